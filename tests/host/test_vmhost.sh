@@ -1,0 +1,34 @@
+#!/bin/bash
+# tests/vmhost/run: exit status carried back, output streamed, bad input and hangs reported.
+source "$(dirname "$0")/../lib.sh"
+cd "$REPO"
+run=tests/vmhost/run
+
+out=$($run sh -c 'echo out-line; echo err-line >&2; exit 7' 2>&1); rc=$?
+expect_eq "the command's exit status comes back" 7 "$rc"
+expect_match "stdout is streamed" 'out-line' "$out"
+expect_match "stderr is streamed" 'err-line' "$out"
+
+out=$($run no-such-command-xyz 2>&1); rc=$?
+expect_eq "an unknown command fails with 125" 125 "$rc"
+expect_eq "and says so in one line" "vmhost: command not found: no-such-command-xyz" "$out"
+
+out=$($run 2>&1); rc=$?
+expect_eq "no command is a usage error" 125 "$rc"
+
+if [ "$("$BIN/kvm-probe")" != hardware ] || [ "${VMHOST_FORCE:-0}" = 1 ]; then
+	start=$SECONDS
+	out=$(VMHOST_TIMEOUT=20 $run sleep 1000 2>&1); rc=$?
+	expect_eq "a hung guest is killed at the deadline" 125 "$rc"
+	expect_match "and the deadline is named" 'did not finish within 20s' "$out"
+	[ $((SECONDS - start)) -lt 60 ] && ok "the kill is prompt" || not_ok "the kill is prompt"
+	pgrep -f 'qemu-system-x86_64.*mount_tag=hostroot' >/dev/null && not_ok "no QEMU left behind" || ok "no QEMU left behind"
+
+	# Files written inside under the repository come back; the rest of / stays untouched.
+	marker=build/vmhost-marker.$$
+	$run sh -c "echo inside >$marker; touch /etc/vmhost-should-not-leak" >/dev/null 2>&1
+	expect_eq "writes under the repository come back" inside "$(cat "$marker" 2>/dev/null)"
+	[ -e /etc/vmhost-should-not-leak ] && not_ok "the host root stays read-only" || ok "the host root stays read-only"
+	rm -f "$marker"
+fi
+done_testing

@@ -1,0 +1,46 @@
+# Sourced by shell-level tests: TAP output, assertions that print what they saw, and polling
+# with a deadline (never a bare sleep).
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$REPO/build/bin
+_tap_n=0
+_tap_failed=0
+
+ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
+not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
+diag() { echo "# $*"; }
+
+# check NAME CMD...: passes when CMD exits 0; on failure shows CMD's output.
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then ok "$name"; else
+		not_ok "$name"
+		printf '%s\n' "$out" | tail -n 20 | sed 's/^/# /'
+	fi
+}
+
+# expect_eq NAME EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1"; diag "expected '$2', got '$3'"; fi
+}
+
+# expect_match NAME REGEX ACTUAL
+expect_match() {
+	if [[ "$3" =~ $2 ]]; then ok "$1"; else not_ok "$1"; diag "expected /$2/, got '$3'"; fi
+}
+
+# wait_for SECONDS CMD...: polls CMD until it succeeds or the deadline passes.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+done_testing() {
+	echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ]
+}

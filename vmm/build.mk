@@ -1,0 +1,10 @@
+# vmm/: sbx-vmm and the KVM probe. Everything but the mains is in libsbxvmm so tests link it.
+VMM_MAINS := vmm/main.c vmm/kvm-probe-main.c
+LIBS += sbxvmm
+LIB_SRCS_sbxvmm := $(filter-out $(VMM_MAINS) %/fuzz-%.c,$(shell find vmm -name '*.c'))
+BINS += $(BIN)/kvm-probe
+
+$(BIN)/kvm-probe: $(BUILD)/obj-$(VARIANT)/vmm/kvm-probe-main.o \
+		$(call libs,$(VARIANT),sbxvmm sbxbase)
+	@mkdir -p $(@D)
+	$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
