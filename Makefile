@@ -27,6 +27,15 @@ else
 VARIANT := plain
 endif
 
+# Quiet by default; `make V=1` shows the commands.
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
 SYS_LIBS := -lseccomp -lprotobuf-c -ljansson -lfdt -lpthread
 
 .DEFAULT_GOAL := all
@@ -50,28 +59,28 @@ include $(sort $(wildcard lib/*/build.mk)) $(wildcard */build.mk)
 
 $(BUILD)/obj-plain/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) -c $< -o $@
+	$(call say,CC,$<)$(CC) $(BASE_CFLAGS) -c $< -o $@
 $(BUILD)/obj-san/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
+	$(call say,CC-SAN,$<)$(CC) $(BASE_CFLAGS) $(SAN_CFLAGS) -c $< -o $@
 $(BUILD)/obj-fuzz/%.o: %.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+	$(call say,CC-FUZZ,$<)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
 # Generated protobuf-c code is compiled without our warning set: it is not ours.
 $(BUILD)/obj-plain/$(GEN)/%.o: $(GEN)/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -g -O2 -I $(GEN) -c $< -o $@
+	$(call say,CC,$<)$(CC) -std=gnu11 -g -O2 -I $(GEN) -c $< -o $@
 $(BUILD)/obj-san/$(GEN)/%.o: $(GEN)/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CC) -std=gnu11 -g -O1 $(SAN_CFLAGS) -I $(GEN) -c $< -o $@
+	$(call say,CC-SAN,$<)$(CC) -std=gnu11 -g -O1 $(SAN_CFLAGS) -I $(GEN) -c $< -o $@
 $(BUILD)/obj-fuzz/$(GEN)/%.o: $(GEN)/%.c | $(PROTO_H)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+	$(call say,CC-FUZZ,$<)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(GEN)/proto/%.pb-c.c $(GEN)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
-	protoc-c --c_out=$(GEN) $<
+	$(call say,PROTO,$<)protoc-c --c_out=$(GEN) $<
 
 # Each library NAME has sources in LIB_SRCS_NAME; one archive per variant.
 define lib_rules
@@ -83,7 +92,7 @@ $(foreach l,$(LIBS),$(eval $(call lib_rules,$(l))))
 define archive
 	@mkdir -p $(@D)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 endef
 $(BUILD)/lib-plain/%.a:
 	$(archive)
@@ -102,7 +111,7 @@ UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
 $(BUILD)/tests/unit/%: $(BUILD)/obj-san/tests/unit/%.o $(call objs,san,$(UNIT_SUPPORT)) \
 		$(call libs,san,$(LIBS))
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
+	$(call say,LD,$@)$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
 
 # ---- fuzz targets: <dir>/fuzz-<name>.c; replayed over tests/corpus/<name>/ by make test ------
 FUZZ_SRCS := $(shell find lib vmm guest-agent shim cli rootfs-builder -name 'fuzz-*.c' 2>/dev/null)
@@ -112,10 +121,10 @@ FUZZ_BINS := $(patsubst %.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 $(BUILD)/fuzz-replay/%: $(BUILD)/obj-san/%.o $(BUILD)/obj-san/tests/fuzz-main.o \
 		$(call libs,san,$(LIBS))
 	@mkdir -p $(@D)
-	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
+	$(call say,LD,$@)$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
 $(BUILD)/fuzz/%: $(BUILD)/obj-fuzz/%.o $(call libs,fuzz,$(LIBS))
 	@mkdir -p $(@D)
-	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
+	$(call say,LD,$@)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
 
 # ---- top-level targets -----------------------------------------------------------------------
 all: $(BINS)

@@ -7,4 +7,4 @@ BINS += $(BIN)/kvm-probe
 $(BIN)/kvm-probe: $(BUILD)/obj-$(VARIANT)/vmm/kvm-probe-main.o \
 		$(call libs,$(VARIANT),sbxvmm sbxbase)
 	@mkdir -p $(@D)
-	$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
+	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
