@@ -15,7 +15,8 @@ int gm_create(struct guest_mem *gm, uint64_t size, bool hugepages, struct sbx_er
 	memset(gm, 0, sizeof(*gm));
 	gm->memfd = -1;
 	if (size == 0 || size % GM_ALIGN)
-		return sbx_failx(err, EINVAL, "memory size %llu is not a non-zero multiple of 2 MiB",
+		return sbx_failx(err, EINVAL,
+				 "memory size %llu is not a non-zero multiple of 2 MiB",
 				 (unsigned long long)size);
 	unsigned flags = MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0);
 	int fd = memfd_create("sbx-guest-ram", flags);
@@ -42,7 +43,7 @@ int gm_create(struct guest_mem *gm, uint64_t size, bool hugepages, struct sbx_er
 	gm->nr_regions = 1;
 	if (size > low) {
 		gm->regions[1] = (struct gm_region){
-			.gpa = GM_MMIO_HOLE_END, .size = size - low, .host = (uint8_t *)p + low};
+		    .gpa = GM_MMIO_HOLE_END, .size = size - low, .host = (uint8_t *)p + low};
 		gm->nr_regions = 2;
 	}
 	return 0;

@@ -11,7 +11,7 @@ struct sbx_err;
 
 #define GM_MAX_REGIONS 2
 #define GM_MMIO_HOLE_START 0xc0000000ull /* 3 GiB: RAM below, devices above */
-#define GM_MMIO_HOLE_END 0x100000000ull	 /* 4 GiB: RAM continues here */
+#define GM_MMIO_HOLE_END 0x100000000ull  /* 4 GiB: RAM continues here */
 
 struct gm_region {
 	uint64_t gpa;
@@ -22,9 +22,9 @@ struct gm_region {
 struct guest_mem {
 	struct gm_region regions[GM_MAX_REGIONS];
 	unsigned nr_regions;
-	uint64_t ram_size;  /* total bytes of RAM */
-	int memfd;	    /* -1 for fake memory */
-	uint8_t *mapping;   /* the whole memfd mapping; NULL for fake memory */
+	uint64_t ram_size; /* total bytes of RAM */
+	int memfd;         /* -1 for fake memory */
+	uint8_t *mapping;  /* the whole memfd mapping; NULL for fake memory */
 };
 
 /* Creates RAM of `size` bytes (a multiple of 2 MiB), optionally on huge pages. */

@@ -12,7 +12,7 @@ void log_init(const char *comp, const char *sandbox, enum log_level min_level, i
 void log_set_thread(const char *name);
 
 void log_emit(enum log_level level, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* A token bucket so a guest cannot flood the host log: at most `burst` lines, refilled by one
  * every `interval_ms`. Returns 1 when a line may be written. */

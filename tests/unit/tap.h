@@ -14,7 +14,8 @@ struct tap_test {
 
 void tap_register(struct tap_test *t);
 /* Marks the running test failed; used by the ASSERT macros. */
-void tap_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void tap_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Marks the running test skipped with a reason. */
 void tap_skip(const char *why);
 

@@ -90,9 +90,9 @@ static int setup_vcpu(int vcpu, struct sbx_err *err)
 	sregs.idt.base = IDT_ADDR;
 	sregs.idt.limit = 256 * 16 - 1;
 	sregs.cr3 = PML4_ADDR;
-	sregs.cr4 = 1u << 5;		       /* PAE */
-	sregs.cr0 = 0x80050033;		       /* PG, WP, NE, ET, MP, PE */
-	sregs.efer = (1u << 8) | (1u << 10);   /* LME, LMA */
+	sregs.cr4 = 1u << 5;                 /* PAE */
+	sregs.cr0 = 0x80050033;              /* PG, WP, NE, ET, MP, PE */
+	sregs.efer = (1u << 8) | (1u << 10); /* LME, LMA */
 	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
 		return sbx_fail(err, errno, "KVM_SET_SREGS");
 
@@ -128,10 +128,10 @@ int kvm_probe(const char *dev_path, struct sbx_err *err)
 	int r;
 	build_guest(mem);
 	struct kvm_userspace_memory_region region = {
-		.slot = 0,
-		.guest_phys_addr = 0,
-		.memory_size = PROBE_MEM_SIZE,
-		.userspace_addr = (uint64_t)(uintptr_t)mem,
+	    .slot = 0,
+	    .guest_phys_addr = 0,
+	    .memory_size = PROBE_MEM_SIZE,
+	    .userspace_addr = (uint64_t)(uintptr_t)mem,
 	};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 		r = sbx_fail(err, errno, "KVM_SET_USER_MEMORY_REGION");
@@ -148,8 +148,7 @@ int kvm_probe(const char *dev_path, struct sbx_err *err)
 		r = sbx_fail(err, errno, "KVM_GET_VCPU_MMAP_SIZE");
 		goto unmap_mem;
 	}
-	run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-				   vcpu, 0);
+	run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED) {
 		r = sbx_fail(err, errno, "mmap kvm_run");
 		goto unmap_mem;

@@ -5,9 +5,9 @@
 struct sbx_err;
 
 enum kvm_probe_result {
-	KVM_PROBE_HARDWARE = 0,	    /* stock guests run at native speed */
+	KVM_PROBE_HARDWARE = 0,     /* stock guests run at native speed */
 	KVM_PROBE_PVM_EMULATED = 1, /* /dev/kvm exists but cannot run a stock guest */
-	KVM_PROBE_ABSENT = 2,	    /* no usable /dev/kvm */
+	KVM_PROBE_ABSENT = 2,       /* no usable /dev/kvm */
 };
 
 const char *kvm_probe_name(enum kvm_probe_result r);
