@@ -18,8 +18,9 @@ BASE_CFLAGS := -std=gnu11 -g -O2 $(WARN) -D_FORTIFY_SOURCE=2 -fstack-protector-s
 SAN_CFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -I lib -I . -I $(GEN) -fsanitize=fuzzer-no-link,address,undefined
 
-# Binaries are plain unless SANITIZE=1; unit tests and fuzz replays are always instrumented.
+# Binaries are plain unless SANITIZE=1 (then in build/san/bin; tests take SBX_BIN=build/san/bin); unit tests and fuzz replays are always instrumented.
 ifeq ($(SANITIZE),1)
+BIN := $(BUILD)/san/bin
 VARIANT := san
 VARIANT_CFLAGS := $(SAN_CFLAGS)
 VARIANT_LDFLAGS := $(SAN_CFLAGS)

@@ -2,7 +2,7 @@
 # with a deadline (never a bare sleep).
 set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$REPO/build/bin
+BIN=${SBX_BIN:-$REPO/build/bin}
 _tap_n=0
 _tap_failed=0
 
