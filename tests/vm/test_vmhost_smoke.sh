@@ -7,6 +7,9 @@ expect_eq "kvm-probe says hardware" hardware "$("$BIN/kvm-probe")"
 if [ "${VMHOST_INSIDE:-0}" = 1 ]; then
 	expect_eq "nested paging is on" Y "$(cat /sys/module/kvm_amd/parameters/npt 2>/dev/null)"
 	expect_match "cgroup2 is mounted" 'cgroup2' "$(stat -f -c %T /sys/fs/cgroup)"
+	for m in tun veth bridge vhost_vsock; do
+		check "modprobe $m works inside" modprobe "$m"
+	done
 	check "the repository is writable" touch "$REPO/build/.vmhost-rw"
 	rm -f "$REPO/build/.vmhost-rw"
 fi
