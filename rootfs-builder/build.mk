@@ -1,3 +1,13 @@
-# rootfs-builder/: the guest initrd (and, later, OCI images turned into disk images).
+# rootfs-builder/: the guest initrd, and OCI image layers turned into rootfs trees and disk
+# images (libsbxrootfs, shared with the CLI and the shim; sbx-rootfs is its command line).
+LIBS += sbxrootfs
+LIB_SRCS_sbxrootfs := rootfs-builder/layers.c rootfs-builder/ext4.c
+BINS += $(BIN)/sbx-rootfs
+
+$(BIN)/sbx-rootfs: $(BUILD)/obj-$(VARIANT)/rootfs-builder/main.o \
+		$(call libs,$(VARIANT),sbxrootfs sbxbase)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -larchive
+
 $(BUILD)/guest/initrd.img: rootfs-builder/mkinitrd.sh $(wildcard $(BIN)/sbx-agent)
 	@rootfs-builder/mkinitrd.sh $@ $(wildcard $(BIN)/sbx-agent)
