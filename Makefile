@@ -41,7 +41,7 @@ SYS_LIBS := -lseccomp -lprotobuf-c -ljansson -lfdt -larchive -lpthread
 
 .DEFAULT_GOAL := all
 .SECONDARY:
-.PHONY: all deps kernel kernel-check initrd test test-unit test-host test-vm bench install \
+.PHONY: all deps kernel kernel-check initrd images test test-unit test-host test-vm bench install \
 	clean demo fuzz format format-check lint check-deps
 
 # Filled by build.mk files: LIBS (names, link order high to low), BINS (paths under $(BIN)).
@@ -143,7 +143,7 @@ test-unit: $(UNIT_BINS) $(FUZZ_REPLAY)
 # The README's test command: install what is missing, build, run both levels.
 test:
 	@tools/install-deps
-	@$(MAKE) --no-print-directory all kernel initrd test-unit
+	@$(MAKE) --no-print-directory all kernel initrd images test-unit
 	@tests/run all
 
 bench: all kernel initrd
@@ -183,3 +183,4 @@ check-deps:
 
 # The guest initrd holds sbx-agent as /init; rootfs-builder/ owns how it is made.
 initrd: $(BUILD)/guest/initrd.img
+images: $(BUILD)/images/busybox.tar

@@ -11,3 +11,7 @@ $(BIN)/sbx-rootfs: $(BUILD)/obj-$(VARIANT)/rootfs-builder/main.o \
 
 $(BUILD)/guest/initrd.img: rootfs-builder/mkinitrd.sh $(wildcard $(BIN)/sbx-agent)
 	@rootfs-builder/mkinitrd.sh $@ $(wildcard $(BIN)/sbx-agent)
+
+# The demo image, built locally from busybox-static.
+$(BUILD)/images/busybox.tar: rootfs-builder/mk-demo-image.sh
+	$(call say,IMAGE,$@)rootfs-builder/mk-demo-image.sh $@
