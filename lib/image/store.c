@@ -96,27 +96,72 @@ static int open_tmp(struct image_store *s, char name[64])
 	return -EEXIST;
 }
 
-static int commit_blob(struct image_store *s, int fd, const char *tmp, const char *digest,
-		       const char *expected, struct sbx_err *err)
+int image_blob_begin(struct image_store *s, struct image_blob_writer *w, struct sbx_err *err)
 {
-	if (expected && strcmp(expected, digest) != 0) {
-		unlinkat(s->rootfd, tmp, 0);
-		return sbx_failx(err, EBADMSG, "digest mismatch: expected %s, got %s", expected,
-				 digest);
+	memset(w, 0, sizeof(*w));
+	w->store = s;
+	w->fd = open_tmp(s, w->tmp);
+	if (w->fd < 0)
+		return sbx_fail(err, -w->fd, "create temp blob in '%s'", s->root);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(ctx);
+		image_blob_abort(w);
+		return sbx_fail(err, ENOMEM, "sha256 context");
 	}
-	if (fsync(fd) < 0) {
-		int e = errno;
-		unlinkat(s->rootfd, tmp, 0);
-		return sbx_fail(err, e, "fsync blob");
-	}
-	char path[128];
-	snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
-	if (renameat(s->rootfd, tmp, s->rootfd, path) < 0) {
-		int e = errno;
-		unlinkat(s->rootfd, tmp, 0);
-		return sbx_fail(err, e, "store blob %s", digest);
+	w->md_ctx = ctx;
+	return 0;
+}
+
+int image_blob_write(struct image_blob_writer *w, const void *buf, size_t len, struct sbx_err *err)
+{
+	EVP_DigestUpdate(w->md_ctx, buf, len);
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(w->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sbx_fail(err, errno, "write blob to '%s'", w->store->root);
+		p += n;
+		len -= (size_t)n;
+		w->size += (uint64_t)n;
 	}
 	return 0;
+}
+
+void image_blob_abort(struct image_blob_writer *w)
+{
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlinkat(w->store->rootfd, w->tmp, 0);
+		w->fd = -1;
+	}
+	EVP_MD_CTX_free(w->md_ctx);
+	w->md_ctx = NULL;
+}
+
+int image_blob_commit(struct image_blob_writer *w, const char *expected,
+		      char ret_digest[IMAGE_DIGEST_MAX], struct sbx_err *err)
+{
+	char digest[IMAGE_DIGEST_MAX];
+	hex_digest(w->md_ctx, digest);
+	int r = 0;
+	if (expected && strcmp(expected, digest) != 0)
+		r = sbx_failx(err, EBADMSG, "digest mismatch: expected %s, got %s", expected,
+			      digest);
+	else if (fsync(w->fd) < 0)
+		r = sbx_fail(err, errno, "fsync blob");
+	if (r == 0) {
+		char path[128];
+		snprintf(path, sizeof(path), "blobs/sha256/%s", digest + 7);
+		if (renameat(w->store->rootfd, w->tmp, w->store->rootfd, path) < 0)
+			r = sbx_fail(err, errno, "store blob %s", digest);
+	}
+	image_blob_abort(w); /* closes; the temp name is gone after a successful rename */
+	if (r == 0 && ret_digest)
+		memcpy(ret_digest, digest, IMAGE_DIGEST_MAX);
+	return r;
 }
 
 int image_blob_put_fd(struct image_store *s, int in, const char *expected,
@@ -124,82 +169,49 @@ int image_blob_put_fd(struct image_store *s, int in, const char *expected,
 {
 	if (expected && !image_digest_valid(expected))
 		return sbx_failx(err, EINVAL, "malformed digest '%s'", expected);
-	char tmp[64];
-	_cleanup_close_ int fd = open_tmp(s, tmp);
-	if (fd < 0)
-		return sbx_fail(err, -fd, "create temp blob in '%s'", s->root);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (!ctx) {
-		unlinkat(s->rootfd, tmp, 0);
-		return sbx_fail(err, ENOMEM, "sha256 context");
-	}
-	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	uint64_t total = 0;
+	struct image_blob_writer w;
+	int r = image_blob_begin(s, &w, err);
+	if (r < 0)
+		return r;
 	static __thread char buf[1 << 16];
-	int r = 0;
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = sbx_fail(err, errno, "read blob");
-			break;
+			image_blob_abort(&w);
+			return sbx_fail(err, errno, "read blob");
 		}
 		if (n == 0)
 			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		for (ssize_t off = 0; off < n;) {
-			ssize_t w = write(fd, buf + off, (size_t)(n - off));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				r = sbx_fail(err, errno, "write blob to '%s'", s->root);
-				break;
-			}
-			off += w;
+		r = image_blob_write(&w, buf, (size_t)n, err);
+		if (r < 0) {
+			image_blob_abort(&w);
+			return r;
 		}
-		if (r < 0)
-			break;
-		total += (uint64_t)n;
 	}
-	char digest[IMAGE_DIGEST_MAX];
-	hex_digest(ctx, digest);
-	EVP_MD_CTX_free(ctx);
-	if (r < 0) {
-		unlinkat(s->rootfd, tmp, 0);
-		return r;
-	}
-	r = commit_blob(s, fd, tmp, digest, expected, err);
-	if (r < 0)
-		return r;
-	if (ret_digest)
-		memcpy(ret_digest, digest, IMAGE_DIGEST_MAX);
-	if (ret_size)
-		*ret_size = total;
-	return 0;
+	uint64_t size = w.size;
+	r = image_blob_commit(&w, expected, ret_digest, err);
+	if (r == 0 && ret_size)
+		*ret_size = size;
+	return r;
 }
 
 int image_blob_put_mem(struct image_store *s, const void *data, size_t len, const char *expected,
 		       char ret_digest[IMAGE_DIGEST_MAX], struct sbx_err *err)
 {
-	/* Small metadata only: go through a memfd so one code path hashes and commits. */
-	int mfd = memfd_create("sbx-blob", MFD_CLOEXEC);
-	if (mfd < 0)
-		return sbx_fail(err, errno, "memfd for blob");
-	const char *c = data;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(mfd, c + off, len - off);
-		if (w < 0) {
-			int e = errno;
-			close(mfd);
-			return sbx_fail(err, e, "buffer blob");
-		}
-		off += (size_t)w;
+	if (expected && !image_digest_valid(expected))
+		return sbx_failx(err, EINVAL, "malformed digest '%s'", expected);
+	struct image_blob_writer w;
+	int r = image_blob_begin(s, &w, err);
+	if (r < 0)
+		return r;
+	r = image_blob_write(&w, data, len, err);
+	if (r < 0) {
+		image_blob_abort(&w);
+		return r;
 	}
-	lseek(mfd, 0, SEEK_SET);
-	int r = image_blob_put_fd(s, mfd, expected, ret_digest, NULL, err);
-	close(mfd);
-	return r;
+	return image_blob_commit(&w, expected, ret_digest, err);
 }
 
 int image_blob_open(struct image_store *s, const char *digest, struct sbx_err *err)

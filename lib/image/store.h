@@ -22,6 +22,21 @@ void image_store_close(struct image_store *s);
 /* Checks "sha256:<64 lowercase hex>". */
 int image_digest_valid(const char *digest);
 
+/* Incremental blob writing: begin, write any number of times, then commit or abort. */
+struct image_blob_writer {
+	struct image_store *store;
+	int fd;
+	char tmp[64];
+	void *md_ctx;
+	uint64_t size;
+};
+int image_blob_begin(struct image_store *s, struct image_blob_writer *w, struct sbx_err *err);
+int image_blob_write(struct image_blob_writer *w, const void *buf, size_t len, struct sbx_err *err);
+/* Verifies against expected (may be NULL), fsyncs and renames into place. Always releases w. */
+int image_blob_commit(struct image_blob_writer *w, const char *expected,
+		      char ret_digest[IMAGE_DIGEST_MAX], struct sbx_err *err);
+void image_blob_abort(struct image_blob_writer *w);
+
 /* Streams fd into the store. expected may be NULL (the digest is computed and returned) or a
  * digest the content must match (else -EBADMSG and nothing stored). ret_digest gets the digest. */
 int image_blob_put_fd(struct image_store *s, int fd, const char *expected,
