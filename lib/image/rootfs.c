@@ -1,0 +1,88 @@
+/* Layers applied in order into a scratch tree beside the cache, then mke2fs -d; the scratch
+ * tree is removed whatever happens. */
+#define _GNU_SOURCE
+#include "image/rootfs.h"
+
+#include "base/cleanup.h"
+#include "base/err.h"
+#include "image/config.h"
+#include "image/store.h"
+#include "rootfs-builder/ext4.h"
+#include "rootfs-builder/layers.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	nftw(dir, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
+}
+
+static int build_image(struct image_store *s, const struct image_config *cfg, const char *cache,
+		       const char *path, struct sbx_err *err)
+{
+	char tree[4300];
+	snprintf(tree, sizeof(tree), "%s/tree.XXXXXX", cache);
+	if (!mkdtemp(tree))
+		return sbx_fail(err, errno, "create scratch tree in '%s'", cache);
+	int r = 0;
+	chmod(tree, 0755);
+	_cleanup_close_ int rootfd = open(tree, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (rootfd < 0)
+		r = sbx_fail(err, errno, "open '%s'", tree);
+	for (char **l = cfg->layers; r == 0 && l && *l; l++) {
+		int fd = image_blob_open(s, *l, err);
+		if (fd < 0) {
+			r = fd;
+			break;
+		}
+		r = layer_apply(rootfd, fd, NULL, err);
+		close(fd);
+		if (r < 0)
+			sbx_wrap(err, "layer %.19s", *l);
+	}
+	if (r == 0)
+		r = ext4_build_image(tree, path, err);
+	remove_tree(tree);
+	return r;
+}
+
+int image_rootfs_ext4(struct image_store *s, const char *manifest_digest, char *ret_path,
+		      size_t ret_size, int *ret_built, struct sbx_err *err)
+{
+	struct image_config cfg;
+	int r = image_config_load(s, manifest_digest, &cfg, err);
+	if (r < 0)
+		return r;
+	if (ret_built)
+		*ret_built = 0;
+	char cache[4200], path[4300];
+	snprintf(cache, sizeof(cache), "%s/rootfs", s->root);
+	if (mkdir(cache, 0700) < 0 && errno != EEXIST) {
+		r = sbx_fail(err, errno, "create '%s'", cache);
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/%s.ext4", cache, cfg.config_digest + 7);
+	if (snprintf(ret_path, ret_size, "%s", path) >= (int)ret_size) {
+		r = sbx_failx(err, ENAMETOOLONG, "rootfs path too long");
+		goto out;
+	}
+	if (access(path, F_OK) == 0)
+		goto out; /* cached */
+
+	r = build_image(s, &cfg, cache, path, err);
+	if (r == 0 && ret_built)
+		*ret_built = 1;
+out:
+	image_config_free(&cfg);
+	return r;
+}
