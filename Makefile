@@ -37,7 +37,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-SYS_LIBS := -lseccomp -lprotobuf-c -ljansson -lfdt -larchive -lcrypto -lcurl -lpthread
+SYS_LIBS := -lseccomp -lprotobuf-c -ljansson -lfdt -larchive -lcrypto -lcurl -lmnl -lpthread
 
 .DEFAULT_GOAL := all
 .SECONDARY:
