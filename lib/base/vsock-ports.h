@@ -3,6 +3,6 @@
 #pragma once
 
 #define SBX_VSOCK_GUEST_CID 3
-#define SBX_PORT_AGENT_RPC 1024	  /* guest: ttrpc agent API */
+#define SBX_PORT_AGENT_RPC 1024   /* guest: ttrpc agent API */
 #define SBX_PORT_AGENT_STDIO 1025 /* guest: one connection per process stream */
-#define SBX_PORT_READY 1026	  /* host: the agent connects here and writes "READY <version>\n" */
+#define SBX_PORT_READY 1026       /* host: the agent connects here and writes "READY <version>\n" */
