@@ -10,6 +10,7 @@ if [ "${VMHOST_INSIDE:-0}" = 1 ]; then
 	for m in tun veth bridge vhost_vsock; do
 		check "modprobe $m works inside" modprobe "$m"
 	done
+	expect_eq "process substitution works (/dev/fd)" "x" "$(cat <(echo x))"
 	check "the repository is writable" touch "$REPO/build/.vmhost-rw"
 	rm -f "$REPO/build/.vmhost-rw"
 fi
