@@ -364,20 +364,28 @@ static int apply_entry(struct archive *a, struct archive_entry *e, int rootfd,
 	return created_add(created, path) < 0 ? sbx_fail(err, ENOMEM, "track '%s'", path) : 0;
 }
 
+struct archive *layer_tar_reader_new(void)
+{
+	struct archive *a = archive_read_new();
+	if (!a)
+		return NULL;
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_zstd(a);
+	archive_read_support_filter_none(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	return a;
+}
+
 int layer_apply(int rootfd, int layer_fd, struct layer_stats *stats, struct sbx_err *err)
 {
 	struct layer_stats local = {0};
 	if (!stats)
 		stats = &local;
 	memset(stats, 0, sizeof(*stats));
-	struct archive *a = archive_read_new();
+	struct archive *a = layer_tar_reader_new();
 	if (!a)
 		return sbx_fail(err, ENOMEM, "allocate archive reader");
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_none(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
 	struct created_set created = {0};
 	int r;
 	if (archive_read_open_fd(a, layer_fd, 64 << 10) != ARCHIVE_OK) {

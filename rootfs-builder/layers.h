@@ -15,6 +15,10 @@ struct layer_stats {
 	uint64_t whiteouts;
 };
 
+/* A libarchive reader for (gzip- or zstd-compressed) tar, shared by everything that reads image
+ * tarballs; NULL on allocation failure. */
+struct archive *layer_tar_reader_new(void);
+
 /* Reads one layer from layer_fd and applies it under the directory rootfd. */
 int layer_apply(int rootfd, int layer_fd, struct layer_stats *stats, struct sbx_err *err);
 

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 void image_strv_free(char **v)
@@ -175,4 +176,23 @@ int image_process_args(const struct image_config *c, const char *entrypoint_flag
 nomem:
 	image_strv_free(v);
 	return sbx_fail(err, ENOMEM, "process args");
+}
+
+int image_index_pick_amd64(const json_t *index, char out[72], struct sbx_err *err)
+{
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(index, "manifests"), i, m)
+	{
+		json_t *pl = json_object_get(m, "platform");
+		const char *os = json_string_value(json_object_get(pl, "os"));
+		const char *arch = json_string_value(json_object_get(pl, "architecture"));
+		const char *d = json_string_value(json_object_get(m, "digest"));
+		if (os && arch && d && !strcmp(os, "linux") && !strcmp(arch, "amd64") &&
+		    image_digest_valid(d)) {
+			snprintf(out, 72, "%s", d);
+			return 0;
+		}
+	}
+	return sbx_failx(err, ENOENT, "the image has no linux/amd64 variant");
 }

@@ -2,6 +2,7 @@
  * combining them with the user's flags. */
 #pragma once
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct sbx_err;
@@ -28,3 +29,6 @@ void image_config_free(struct image_config *c);
 int image_process_args(const struct image_config *c, const char *entrypoint_flag, char **user_args,
 		       size_t n_user_args, char ***ret, struct sbx_err *err);
 void image_strv_free(char **v);
+
+/* An image index or manifest list: the digest of its linux/amd64 manifest, or -ENOENT. */
+int image_index_pick_amd64(const json_t *index, char out[72], struct sbx_err *err);

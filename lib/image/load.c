@@ -5,7 +5,9 @@
 
 #include "base/cleanup.h"
 #include "base/err.h"
+#include "image/config.h"
 #include "image/store.h"
+#include "rootfs-builder/layers.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -235,22 +237,7 @@ static int pick_platform(struct load_ctx *c, const char *index_digest, char out[
 	json_t *idx = json_loads(text, 0, NULL);
 	if (!idx)
 		return sbx_failx(err, EINVAL, "image index %s is not JSON", index_digest);
-	r = sbx_failx(err, ENOENT, "image index %s has no linux/amd64 image", index_digest);
-	size_t i;
-	json_t *m;
-	json_array_foreach(json_object_get(idx, "manifests"), i, m)
-	{
-		json_t *p = json_object_get(m, "platform");
-		const char *os = json_string_value(json_object_get(p, "os"));
-		const char *arch = json_string_value(json_object_get(p, "architecture"));
-		const char *d = json_string_value(json_object_get(m, "digest"));
-		if (os && arch && d && strcmp(os, "linux") == 0 && strcmp(arch, "amd64") == 0 &&
-		    image_digest_valid(d)) {
-			snprintf(out, IMAGE_DIGEST_MAX, "%s", d);
-			r = 0;
-			break;
-		}
-	}
+	r = image_index_pick_amd64(idx, out, err);
 	json_decref(idx);
 	return r;
 }
@@ -299,14 +286,9 @@ int image_load_archive(struct image_store *s, int fd, image_ref_cb on_ref, void 
 		       struct sbx_err *err)
 {
 	struct load_ctx c = {.store = s};
-	struct archive *a = archive_read_new();
+	struct archive *a = layer_tar_reader_new();
 	if (!a)
 		return sbx_fail(err, ENOMEM, "archive reader");
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_none(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
 	int r = 0;
 	if (archive_read_open_fd(a, fd, 64 << 10) != ARCHIVE_OK) {
 		r = sbx_failx(err, EINVAL, "not an image archive: %s", archive_error_string(a));

@@ -5,6 +5,7 @@
 
 #include "base/cleanup.h"
 #include "base/err.h"
+#include "image/config.h"
 #include "image/store.h"
 
 #include <curl/curl.h>
@@ -305,25 +306,6 @@ static int fetch_blob(struct pull *p, const char *digest, uint64_t size, struct 
 	return r < 0 ? sbx_wrap(err, "blob from %s", p->host) : 0;
 }
 
-static int pick_amd64(const json_t *index, char out[IMAGE_DIGEST_MAX], struct sbx_err *err)
-{
-	size_t i;
-	json_t *m;
-	json_array_foreach(json_object_get(index, "manifests"), i, m)
-	{
-		json_t *pl = json_object_get(m, "platform");
-		const char *os = json_string_value(json_object_get(pl, "os"));
-		const char *arch = json_string_value(json_object_get(pl, "architecture"));
-		const char *d = json_string_value(json_object_get(m, "digest"));
-		if (os && arch && d && !strcmp(os, "linux") && !strcmp(arch, "amd64") &&
-		    image_digest_valid(d)) {
-			snprintf(out, IMAGE_DIGEST_MAX, "%s", d);
-			return 0;
-		}
-	}
-	return sbx_failx(err, ENOENT, "the image has no linux/amd64 variant");
-}
-
 int image_pull(struct image_store *s, const char *ref, const struct image_pull_opts *opts,
 	       char ret_digest[IMAGE_DIGEST_MAX], struct sbx_err *err)
 {
@@ -357,7 +339,7 @@ int image_pull(struct image_store *s, const char *ref, const struct image_pull_o
 	if ((mt && (strstr(mt, "manifest.list") || strstr(mt, "image.index"))) ||
 	    (!json_object_get(m, "config") && json_object_get(m, "manifests"))) {
 		char chosen[IMAGE_DIGEST_MAX];
-		r = pick_amd64(m, chosen, err);
+		r = image_index_pick_amd64(m, chosen, err);
 		json_decref(m);
 		if (r < 0)
 			goto out;
