@@ -147,7 +147,34 @@ static int open_parent(int rootfd, const char *dir, const char *entry, struct sb
 	return fd;
 }
 
-/* Removes dirfd/name, recursively for directories; never follows symlinks. */
+/* Calls fn(dirfd, name, data) for each entry of the directory `fd` refers to (fd is consumed);
+ * stops at the first error. */
+static int for_each_child(int fd, int (*fn)(int dirfd, const char *name, void *data), void *data)
+{
+	_cleanup_closedir_ DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		int r = fn(dirfd(d), de->d_name, data);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int remove_tree_at(int parent, const char *name);
+
+static int remove_child(int dirfd, const char *name, void *data)
+{
+	return remove_tree_at(dirfd, name);
+}
+
+/* Removes parent/name, recursively for directories; never follows symlinks. */
 static int remove_tree_at(int parent, const char *name)
 {
 	struct stat st;
@@ -158,19 +185,9 @@ static int remove_tree_at(int parent, const char *name)
 	int fd = openat(parent, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		int r = remove_tree_at(dirfd(d), de->d_name);
-		if (r < 0)
-			return r;
-	}
+	int r = for_each_child(fd, remove_child, NULL);
+	if (r < 0)
+		return r;
 	return unlinkat(parent, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
 
@@ -187,29 +204,27 @@ static void split(const char *path, char *dir, const char **base)
 	*base = slash + 1;
 }
 
+struct opaque_ctx {
+	const char *dir;
+	const struct created_set *created;
+};
+
+/* Children this layer did not create came from lower layers: the opaque marker hides them. */
+static int remove_if_lower(int dirfd, const char *name, void *data)
+{
+	const struct opaque_ctx *o = data;
+	char child[LAYER_PATH_MAX];
+	snprintf(child, sizeof(child), "%s%s%s", o->dir, o->dir[0] ? "/" : "", name);
+	return created_has(o->created, child) ? 0 : remove_tree_at(dirfd, name);
+}
+
 static int apply_opaque(int parentfd, const char *dir, const struct created_set *created)
 {
 	int fd = dup(parentfd);
 	if (fd < 0)
 		return -errno;
-	_cleanup_closedir_ DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	struct dirent *de;
-	char child[LAYER_PATH_MAX];
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(child, sizeof(child), "%s%s%s", dir, dir[0] ? "/" : "", de->d_name);
-		if (created_has(created, child))
-			continue;
-		int r = remove_tree_at(parentfd, de->d_name);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	struct opaque_ctx o = {.dir = dir, .created = created};
+	return for_each_child(fd, remove_if_lower, &o);
 }
 
 static int copy_data(struct archive *a, int fd, uint64_t *bytes)
