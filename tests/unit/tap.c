@@ -1,8 +1,11 @@
 /* Runs every TEST() of one binary in registration order and prints TAP version 12. */
+#define _GNU_SOURCE
 #include "tap.h"
 
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static struct tap_test *tap_head, **tap_tail = &tap_head;
 static int tap_failed_current;
@@ -23,6 +26,34 @@ void tap_fail(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	printf("\n");
 	tap_failed_current = 1;
+}
+
+static char tap_dirs[64][32];
+static int tap_ndirs;
+
+static int tap_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return 0;
+}
+
+static void tap_rm_dirs(void)
+{
+	for (int i = 0; i < tap_ndirs; i++)
+		nftw(tap_dirs[i], tap_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *tap_tmpdir(void)
+{
+	if (tap_ndirs == (int)(sizeof(tap_dirs) / sizeof(tap_dirs[0])))
+		return "/nonexistent-too-many-tmpdirs";
+	char *d = tap_dirs[tap_ndirs];
+	strcpy(d, "/tmp/sbx-test-XXXXXX");
+	if (!mkdtemp(d))
+		return "/nonexistent-mkdtemp-failed";
+	if (tap_ndirs++ == 0)
+		atexit(tap_rm_dirs);
+	return d;
 }
 
 void tap_skip(const char *why)

@@ -16,6 +16,8 @@ void tap_register(struct tap_test *t);
 /* Marks the running test failed; used by the ASSERT macros. */
 void tap_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A fresh directory under /tmp, removed with everything in it when the test binary exits. */
+const char *tap_tmpdir(void);
 /* Marks the running test skipped with a reason. */
 void tap_skip(const char *why);
 

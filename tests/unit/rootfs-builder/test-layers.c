@@ -76,9 +76,7 @@ static char tl_root[64];
 
 static int tl_new_root(void)
 {
-	strcpy(tl_root, "/tmp/sbx-root-XXXXXX");
-	if (!mkdtemp(tl_root))
-		return -1;
+	snprintf(tl_root, sizeof(tl_root), "%s", tap_tmpdir());
 	return open(tl_root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 }
 
@@ -96,17 +94,6 @@ static int tl_exists(const char *rel)
 	struct stat st;
 	snprintf(p, sizeof(p), "%s/%s", tl_root, rel);
 	return lstat(p, &st) == 0;
-}
-
-static void tl_cleanup(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tl_root);
-	if (fork() == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(1);
-	}
-	wait(NULL);
 }
 
 TEST(clean_path_rules)
@@ -154,7 +141,6 @@ TEST(files_dirs_links_and_metadata)
 	ASSERT_TRUE(S_ISCHR(st.st_mode));
 	ASSERT_EQ(major(st.st_rdev), 1);
 	close(root);
-	tl_cleanup();
 }
 
 TEST(whiteouts_and_opaque_dirs)
@@ -179,7 +165,6 @@ TEST(whiteouts_and_opaque_dirs)
 	ASSERT_TRUE(tl_exists("b/new"));
 	ASSERT_TRUE(!tl_exists("c"));
 	close(root);
-	tl_cleanup();
 }
 
 TEST(a_file_replaces_a_directory_and_back)
@@ -199,7 +184,6 @@ TEST(a_file_replaces_a_directory_and_back)
 	ASSERT_EQ(lstat(p, &st), 0);
 	ASSERT_TRUE(S_ISDIR(st.st_mode));
 	close(root);
-	tl_cleanup();
 }
 
 TEST(traversal_is_refused)
@@ -228,7 +212,6 @@ TEST(traversal_is_refused)
 	const struct tl_entry hard[] = {{'h', "pw", "../../etc/passwd", 0}};
 	ASSERT_EQ(tl_apply(root, hard, 1, &err), -EPERM);
 	close(root);
-	tl_cleanup();
 }
 
 TEST(garbage_is_not_a_layer)
@@ -243,7 +226,6 @@ TEST(garbage_is_not_a_layer)
 	ASSERT_LT(layer_apply(root, fd, NULL, &err), 0);
 	close(fd);
 	close(root);
-	tl_cleanup();
 }
 
 TEST(ext4_image_of_a_tree)
@@ -253,7 +235,7 @@ TEST(ext4_image_of_a_tree)
 	const struct tl_entry l1[] = {{'f', "hello", "hello world\n", 0644}};
 	ASSERT_EQ(tl_apply(root, l1, 1, &err), 0);
 	char img[128];
-	snprintf(img, sizeof(img), "%s.img", tl_root);
+	snprintf(img, sizeof(img), "%s/root.img", tap_tmpdir());
 	int r = ext4_build_image(tl_root, img, &err);
 	if (r < 0)
 		printf("# %s\n", err.msg);
@@ -268,5 +250,4 @@ TEST(ext4_image_of_a_tree)
 	ASSERT_EQ(ext4_build_image("/nonexistent-dir", img, &err), -ENOENT);
 	ASSERT_TRUE(access(img, F_OK) != 0);
 	close(root);
-	tl_cleanup();
 }

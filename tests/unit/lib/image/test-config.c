@@ -16,8 +16,7 @@
 
 static int cf_store_with(struct image_store *s, const char *config_json, char md[72])
 {
-	char root[] = "/tmp/sbx-cfg-XXXXXX";
-	if (!mkdtemp(root) || image_store_open(s, root, NULL) < 0)
+	if (image_store_open(s, tap_tmpdir(), NULL) < 0)
 		return -1;
 	char cd[72], manifest[512];
 	if (image_blob_put_mem(s, config_json, strlen(config_json), NULL, cd, NULL) < 0)
@@ -96,8 +95,8 @@ TEST(rootfs_image_is_built_once_and_cached)
 		tap_skip("build/images/busybox.tar not built (make images)");
 		return;
 	}
-	char root[] = "/tmp/sbx-rfs-XXXXXX";
-	ASSERT_NOT_NULL(mkdtemp(root));
+	char root[64];
+	snprintf(root, sizeof(root), "%s", tap_tmpdir());
 	struct image_store s;
 	struct sbx_err err = {0};
 	ASSERT_EQ(image_store_open(&s, root, &err), 0);

@@ -22,10 +22,7 @@ static int ld_count(void *opaque, const char *ref, const char *digest)
 
 static int ld_store(struct image_store *s)
 {
-	char root[] = "/tmp/sbx-load-XXXXXX";
-	if (!mkdtemp(root))
-		return -1;
-	return image_store_open(s, root, NULL);
+	return image_store_open(s, tap_tmpdir(), NULL);
 }
 
 struct ld_file {

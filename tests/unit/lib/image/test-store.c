@@ -14,9 +14,7 @@ static char st_root[64];
 
 static int st_open(struct image_store *s)
 {
-	strcpy(st_root, "/tmp/sbx-store-XXXXXX");
-	if (!mkdtemp(st_root))
-		return -1;
+	snprintf(st_root, sizeof(st_root), "%s", tap_tmpdir());
 	return image_store_open(s, st_root, NULL);
 }
 
