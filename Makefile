@@ -37,7 +37,7 @@ Q := @
 say = @printf '  %-7s %s\n' $(1) $(2);
 endif
 
-SYS_LIBS := -lseccomp -lprotobuf-c -ljansson -lfdt -larchive -lcrypto -lcurl -lmnl -lpthread
+SYS_LIBS := -lseccomp -lprotobuf-c -ljansson -lfdt -larchive -lcrypto -lcurl -lmnl -lslirp -lpthread
 
 .DEFAULT_GOAL := all
 .SECONDARY:
