@@ -2,9 +2,13 @@
 VMM_MAINS := vmm/main.c vmm/kvm-probe-main.c
 LIBS += sbxvmm
 LIB_SRCS_sbxvmm := $(filter-out $(VMM_MAINS) %/fuzz-%.c,$(shell find vmm -name '*.c'))
-BINS += $(BIN)/kvm-probe
+BINS += $(BIN)/kvm-probe $(BIN)/sbx-vmm
 
 $(BIN)/kvm-probe: $(BUILD)/obj-$(VARIANT)/vmm/kvm-probe-main.o \
 		$(call libs,$(VARIANT),sbxvmm sbxbase)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
+
+$(BIN)/sbx-vmm: $(BUILD)/obj-$(VARIANT)/vmm/main.o $(call libs,$(VARIANT),sbxvmm sbxbase)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lslirp -lpthread
