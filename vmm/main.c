@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,9 +132,15 @@ static int open_console(const char *spec, struct sbx_err *err)
 
 static struct vm the_vm;
 
-static void on_signal(int sig)
+/* SIGINT/SIGTERM are blocked in every thread and taken here with sigwait(), so stopping the VM
+ * never runs inside a signal handler. */
+static void *signal_thread(void *arg)
 {
-	vm_request_stop(&the_vm, VM_STOP_REQUESTED, sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sigset_t *set = arg;
+	int sig = 0;
+	if (sigwait(set, &sig) == 0)
+		vm_request_stop(&the_vm, VM_STOP_REQUESTED, sig == SIGINT ? "SIGINT" : "SIGTERM");
+	return NULL;
 }
 
 static int exit_code(enum vm_stop why)
@@ -161,11 +168,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sbx-vmm: %s\n", err.msg);
 		return EXIT_BAD_INPUT;
 	}
-	int console = open_console(o.console, &err);
-	if (console < 0 && err.code) {
-		fprintf(stderr, "sbx-vmm: %s\n", err.msg);
+	if (strcmp(o.console, "stdout") && strcmp(o.console, "none") &&
+	    strncmp(o.console, "file:", 5)) {
+		fprintf(stderr, "sbx-vmm: --console must be stdout, file:PATH or none, not '%s'\n",
+			o.console);
 		return EXIT_BAD_INPUT;
 	}
+	int console = -1;
 	char cmdline[8192];
 	if (snprintf(cmdline, sizeof(cmdline), "%s%s%s", BASE_CMDLINE, o.cmdline[0] ? " " : "",
 		     o.cmdline) >= (int)sizeof(cmdline)) {
@@ -193,6 +202,10 @@ int main(int argc, char **argv)
 			  o.kvm);
 		goto fail;
 	}
+	/* Opened last among the inputs, so a failed start leaves no console file behind. */
+	console = open_console(o.console, &err);
+	if (console < 0 && err.code)
+		goto fail;
 	code = EXIT_VMM_ERROR;
 	if (kind < 0 || vm_create_kvm(vm, o.kvm, o.cpus, &err) < 0)
 		goto fail;
@@ -204,11 +217,17 @@ int main(int argc, char **argv)
 	if (boot_set_registers(vm, &img, &err) < 0)
 		goto fail;
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	static sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	pthread_t sigt;
+	if (pthread_create(&sigt, NULL, signal_thread, &stop_signals) != 0) {
+		sbx_failx(&err, EAGAIN, "cannot start the signal thread");
+		goto fail;
+	}
+	pthread_detach(sigt);
 
 	enum vm_stop why = vm_run(vm);
 	code = exit_code(why);
@@ -221,5 +240,7 @@ int main(int argc, char **argv)
 fail:
 	fprintf(stderr, "sbx-vmm: %s\n", err.msg);
 	vm_destroy(vm);
+	if (console >= 0)
+		close(console);
 	return code;
 }
