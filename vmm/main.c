@@ -7,11 +7,15 @@
 #include "vmm/boot/boot.h"
 #include "vmm/dev/legacy.h"
 #include "vmm/dev/serial.h"
+#include "vmm/event.h"
+#include "vmm/virtio/devices.h"
+#include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
 #include "vmm/x86/kvm-probe.h"
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,7 +35,19 @@ enum {
 
 #define BASE_CMDLINE "console=ttyS0 reboot=k,cold,panic_warm panic=-1"
 
+#define MAX_DISKS 8
+#define MAX_DEVICES (2 * MAX_DISKS + 1)
+
+struct disk_opt {
+	char path[4096];
+	bool read_only;
+	char serial[21];
+};
+
 struct vmm_opts {
+	struct disk_opt disks[MAX_DISKS];
+	unsigned n_disks;
+	uint32_t spare_disks;
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
@@ -51,9 +67,38 @@ static void usage(FILE *f)
 		"  --cpus N               vCPUs, 1-32 (default 1)\n"
 		"  --mem MIB              guest memory in MiB (default 128)\n"
 		"  --console stdout|file:PATH|none   guest serial console (default stdout)\n"
+		"  --disk PATH[,ro][,serial=ID]      virtio-blk disk (repeatable, up to 8)\n"
+		"  --spare-disks N        empty virtio-blk slots for media inserted later\n"
 		"  --kvm PATH             KVM device (default /dev/kvm)\n"
 		"exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
 		"             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
+}
+
+/* PATH[,ro][,serial=ID] */
+static int parse_disk(const char *spec, struct vmm_opts *o, struct sbx_err *err)
+{
+	if (o->n_disks == MAX_DISKS)
+		return sbx_failx(err, E2BIG, "at most %d --disk options", MAX_DISKS);
+	struct disk_opt *d = &o->disks[o->n_disks];
+	char buf[4200];
+	if (snprintf(buf, sizeof(buf), "%s", spec) >= (int)sizeof(buf))
+		return sbx_failx(err, ENAMETOOLONG, "--disk '%.64s...' is too long", spec);
+	char *save = NULL, *tok = strtok_r(buf, ",", &save);
+	if (!tok || !*tok)
+		return sbx_failx(err, EINVAL, "--disk needs a path");
+	snprintf(d->path, sizeof(d->path), "%s", tok);
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if (strcmp(tok, "ro") == 0)
+			d->read_only = true;
+		else if (strncmp(tok, "serial=", 7) == 0 && strlen(tok + 7) <= 20)
+			snprintf(d->serial, sizeof(d->serial), "%s", tok + 7);
+		else
+			return sbx_failx(
+			    err, EINVAL,
+			    "--disk option '%s' (use ro or serial=ID, ID at most 20 bytes)", tok);
+	}
+	o->n_disks++;
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err *err)
@@ -66,6 +111,8 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 					     {"console", required_argument, NULL, 'o'},
 					     {"kvm", required_argument, NULL, 'K'},
 					     {"help", no_argument, NULL, 'h'},
+					     {"disk", required_argument, NULL, 'd'},
+					     {"spare-disks", required_argument, NULL, 's'},
 					     {NULL, 0, NULL, 0}};
 	*o = (struct vmm_opts){
 	    .cmdline = "", .console = "stdout", .kvm = "/dev/kvm", .cpus = 1, .mem_mib = 128};
@@ -99,6 +146,16 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 		case 'K':
 			o->kvm = optarg;
 			break;
+		case 'd':
+			r = parse_disk(optarg, o, err);
+			if (r < 0)
+				return r;
+			break;
+		case 's':
+			r = parse_u32(optarg, 0, MAX_DISKS, &o->spare_disks, err);
+			if (r < 0)
+				return sbx_wrap(err, "--spare-disks");
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -131,6 +188,93 @@ static int open_console(const char *spec, struct sbx_err *err)
 }
 
 static struct vm the_vm;
+
+struct device {
+	struct virtio_mmio t;
+};
+
+static struct device devices[MAX_DEVICES];
+static unsigned n_devices;
+
+static void on_kick(void *opaque, uint32_t events)
+{
+	struct virtio_mmio *t = opaque;
+	/* Each kick eventfd belongs to one queue; find which. */
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		uint64_t v;
+		if (t->notify_fd[q] >= 0 && read(t->notify_fd[q], &v, sizeof(v)) == sizeof(v))
+			virtio_mmio_kick(t, q);
+	}
+}
+
+static int add_device(const struct vdev_ops *ops, void *dev, struct guest_mem *gm,
+		      struct sbx_err *err)
+{
+	if (n_devices == MAX_DEVICES)
+		return sbx_failx(err, E2BIG, "too many devices");
+	struct virtio_mmio *t = &devices[n_devices].t;
+	int r = virtio_mmio_init(t, ops, dev, gm, n_devices);
+	if (r < 0)
+		return sbx_fail(err, -r, "virtio-%s", ops->name);
+	n_devices++;
+	return 0;
+}
+
+/* Creates every device model: disk files are opened here, before KVM. */
+static int create_devices(struct vm *vm, const struct vmm_opts *o, char *cmdline, size_t len,
+			  struct sbx_err *err)
+{
+	for (unsigned i = 0; i < o->n_disks + o->spare_disks; i++) {
+		const struct disk_opt *d = i < o->n_disks ? &o->disks[i] : NULL;
+		struct virtio_blk *b;
+		int r = virtio_blk_new(d ? d->path : NULL, d && d->read_only,
+				       d && d->serial[0] ? d->serial : NULL, &b, err);
+		if (r < 0)
+			return r;
+		r = add_device(&virtio_blk_ops, b, &vm->mem, err);
+		if (r < 0)
+			return r;
+		virtio_blk_set_transport(b, &devices[n_devices - 1].t);
+	}
+	int r = add_device(&virtio_rng_ops, virtio_rng_new(), &vm->mem, err);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < n_devices; i++) {
+		size_t used = strlen(cmdline);
+		char entry[64];
+		virtio_mmio_cmdline(&devices[i].t, entry, sizeof(entry));
+		if (snprintf(cmdline + used, len - used, " %s", entry) >= (int)(len - used))
+			return sbx_failx(err, E2BIG, "kernel command line too long");
+	}
+	return 0;
+}
+
+/* MMIO window, irqfd and one ioeventfd per queue for each device. */
+static int attach_devices(struct vm *vm, struct event_loop *loop, struct sbx_err *err)
+{
+	for (unsigned i = 0; i < n_devices; i++) {
+		struct virtio_mmio *t = &devices[i].t;
+		if (bus_register(&vm->mmio, t->base, VIRTIO_MMIO_SIZE, virtio_mmio_io, t) < 0)
+			return sbx_failx(err, EEXIST, "MMIO window of virtio-%s", t->ops->name);
+		int r = vm_irqfd(vm, t->irq_fd, t->irq, err);
+		for (unsigned q = 0; r == 0 && q < t->ops->num_queues; q++) {
+			r = vm_ioeventfd(vm, t->notify_fd[q], t->base + VIRTIO_MMIO_NOTIFY, q, err);
+			if (r == 0 && event_add(loop, t->notify_fd[q], EPOLLIN, on_kick, t) < 0)
+				r = sbx_failx(err, EIO, "watch virtio-%s queue %u", t->ops->name,
+					      q);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void *device_thread(void *arg)
+{
+	log_set_thread("devices");
+	event_loop_run(arg);
+	return NULL;
+}
 
 /* SIGINT/SIGTERM are blocked in every thread and taken here with sigwait(), so stopping the VM
  * never runs inside a signal handler. */
@@ -186,7 +330,9 @@ int main(int argc, char **argv)
 	struct boot_config bc = {
 	    .kernel_path = o.kernel, .initrd_path = o.initrd, .cmdline = cmdline};
 	int code = EXIT_BAD_INPUT;
+	struct event_loop *loop = NULL;
 	if (vm_init_memory(vm, (uint64_t)o.mem_mib << 20, &err) < 0 ||
+	    create_devices(vm, &o, cmdline, sizeof(cmdline), &err) < 0 ||
 	    boot_prepare(&vm->mem, o.cpus, &bc, &img, &err) < 0)
 		goto fail;
 
@@ -214,8 +360,14 @@ int main(int argc, char **argv)
 		sbx_failx(&err, EEXIST, "device registration failed");
 		goto fail;
 	}
-	if (boot_set_registers(vm, &img, &err) < 0)
+	if (boot_set_registers(vm, &img, &err) < 0 || event_loop_new(&loop, &err) < 0 ||
+	    attach_devices(vm, loop, &err) < 0)
 		goto fail;
+	pthread_t devt;
+	if (pthread_create(&devt, NULL, device_thread, loop) != 0) {
+		sbx_failx(&err, EAGAIN, "cannot start the device thread");
+		goto fail;
+	}
 
 	static sigset_t stop_signals;
 	sigemptyset(&stop_signals);
@@ -230,16 +382,20 @@ int main(int argc, char **argv)
 	pthread_detach(sigt);
 
 	enum vm_stop why = vm_run(vm);
+	event_loop_stop(loop);
+	pthread_join(devt, NULL);
 	code = exit_code(why);
 	if (why == VM_STOP_ERROR || why == VM_STOP_TRIPLE_FAULT)
 		fprintf(stderr, "sbx-vmm: %s\n", vm->stop_detail);
 	vm_destroy(vm);
+	event_loop_free(loop);
 	if (console >= 0)
 		close(console);
 	return code;
 fail:
 	fprintf(stderr, "sbx-vmm: %s\n", err.msg);
 	vm_destroy(vm);
+	event_loop_free(loop);
 	if (console >= 0)
 		close(console);
 	return code;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # mk-test-initrd.sh OUT: a busybox initrd for VMM tests. Its /init reports what the guest sees
 # (CPUs, memory, virtio devices) and then acts on sbx.test=<action> from the kernel command
-# line: ready (default: print the marker and reset) or panic (sysrq crash).
+# line: ready (default: print the marker and reset), panic (sysrq crash), or write (a pattern
+# to /dev/vda and an attempt on /dev/vdb, both flushed).
 set -euo pipefail
 out=${1:?usage: mk-test-initrd.sh OUT}
 tmp=$(mktemp -d)
@@ -19,7 +20,19 @@ action=$(sed -n 's/.*sbx\.test=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "cpus=$(grep -c ^processor /proc/cpuinfo)"
 echo "memkb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "virtio=$(cat /sys/bus/virtio/devices/*/device 2>/dev/null | sort | tr '\n' ' ')"
+for d in vda vdb; do
+	[ -e /dev/$d ] || continue
+	echo "${d}_size=$(cat /sys/block/$d/size) ${d}_serial=$(cat /sys/block/$d/serial 2>/dev/null)"
+	echo "${d}_head=$(head -c 16 /dev/$d)"
+done
+[ -e /dev/hwrng ] && echo "rng=$(head -c 16 /dev/hwrng | od -An -tx1 | tr -d ' \n')"
 case "$action" in
+write)
+	echo -n "sbx-pattern-from-the-guest" | dd of=/dev/vda bs=4096 seek=1 conv=fsync 2>/dev/null &&
+		echo "vda_write=ok" || echo "vda_write=fail"
+	echo -n "must-not-land" | dd of=/dev/vdb bs=4096 seek=1 conv=fsync 2>/dev/null &&
+		echo "vdb_write=ok" || echo "vdb_write=fail"
+	;;
 panic) echo c >/proc/sysrq-trigger ;;
 esac
 echo "sbx-guest-ready"
