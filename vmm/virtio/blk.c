@@ -260,3 +260,12 @@ bool virtio_blk_read_only(const struct virtio_blk *b)
 {
 	return b->read_only;
 }
+
+void virtio_blk_free(struct virtio_blk *b)
+{
+	if (!b)
+		return;
+	if (b->fd >= 0)
+		close(b->fd);
+	free(b);
+}

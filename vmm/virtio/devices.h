@@ -17,6 +17,7 @@ extern const struct vdev_ops virtio_rng_ops;
 /* path NULL: an empty slot whose media virtio_blk_insert() adds later. */
 int virtio_blk_new(const char *path, bool read_only, const char *serial, struct virtio_blk **ret,
 		   struct sbx_err *err);
+void virtio_blk_free(struct virtio_blk *b);
 void virtio_blk_set_transport(struct virtio_blk *b, struct virtio_mmio *t);
 int virtio_blk_insert(struct virtio_blk *b, const char *path, bool read_only, const char *serial,
 		      struct sbx_err *err);
