@@ -308,6 +308,13 @@ int main(int argc, char **argv)
 	struct sbx_err err = {0};
 	struct vmm_opts o;
 	log_init("vmm", NULL, LOG_LEVEL_WARN, 2);
+	/* Blocked before any thread exists, so every thread inherits it and only the signal
+	 * thread ever takes SIGINT/SIGTERM; until it runs they stay pending. */
+	static sigset_t stop_signals;
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	if (parse_args(argc, argv, &o, &err) < 0) {
 		fprintf(stderr, "sbx-vmm: %s\n", err.msg);
 		return EXIT_BAD_INPUT;
@@ -369,11 +376,6 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 
-	static sigset_t stop_signals;
-	sigemptyset(&stop_signals);
-	sigaddset(&stop_signals, SIGINT);
-	sigaddset(&stop_signals, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	pthread_t sigt;
 	if (pthread_create(&sigt, NULL, signal_thread, &stop_signals) != 0) {
 		sbx_failx(&err, EAGAIN, "cannot start the signal thread");
