@@ -6,6 +6,7 @@
 #include "base/parse.h"
 #include "vmm/boot/boot.h"
 #include "vmm/dev/legacy.h"
+#include "vmm/ctl.h"
 #include "vmm/dev/serial.h"
 #include "vmm/event.h"
 #include "vmm/virtio/devices.h"
@@ -15,6 +16,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -53,6 +55,7 @@ struct vmm_opts {
 	const char *cmdline;
 	const char *console;
 	const char *kvm;
+	const char *api;
 	uint32_t cpus;
 	uint32_t mem_mib;
 };
@@ -69,6 +72,7 @@ static void usage(FILE *f)
 		"  --console stdout|file:PATH|none   guest serial console (default stdout)\n"
 		"  --disk PATH[,ro][,serial=ID]      virtio-blk disk (repeatable, up to 8)\n"
 		"  --spare-disks N        empty virtio-blk slots for media inserted later\n"
+		"  --api PATH             control API (ttrpc, proto/vmm.proto) on a unix socket\n"
 		"  --kvm PATH             KVM device (default /dev/kvm)\n"
 		"exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
 		"             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
@@ -113,6 +117,7 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 					     {"help", no_argument, NULL, 'h'},
 					     {"disk", required_argument, NULL, 'd'},
 					     {"spare-disks", required_argument, NULL, 's'},
+					     {"api", required_argument, NULL, 'a'},
 					     {NULL, 0, NULL, 0}};
 	*o = (struct vmm_opts){
 	    .cmdline = "", .console = "stdout", .kvm = "/dev/kvm", .cpus = 1, .mem_mib = 128};
@@ -145,6 +150,9 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 			break;
 		case 'K':
 			o->kvm = optarg;
+			break;
+		case 'a':
+			o->api = optarg;
 			break;
 		case 'd':
 			r = parse_disk(optarg, o, err);
@@ -195,6 +203,7 @@ struct device {
 
 static struct device devices[MAX_DEVICES];
 static unsigned n_devices;
+static struct vmm_ctl ctl = {.listen_fd = -1};
 
 static void on_kick(void *opaque, uint32_t events)
 {
@@ -235,6 +244,7 @@ static int create_devices(struct vm *vm, const struct vmm_opts *o, char *cmdline
 		if (r < 0)
 			return r;
 		virtio_blk_set_transport(b, &devices[n_devices - 1].t);
+		ctl.disks[ctl.n_disks++] = b;
 	}
 	int r = add_device(&virtio_rng_ops, virtio_rng_new(), &vm->mem, err);
 	if (r < 0)
@@ -307,6 +317,9 @@ int main(int argc, char **argv)
 {
 	struct sbx_err err = {0};
 	struct vmm_opts o;
+	struct timespec start_ts;
+	clock_gettime(CLOCK_MONOTONIC, &start_ts);
+	ctl.start_ns = (uint64_t)start_ts.tv_sec * 1000000000ull + (uint64_t)start_ts.tv_nsec;
 	log_init("vmm", NULL, LOG_LEVEL_WARN, 2);
 	/* Blocked before any thread exists, so every thread inherits it and only the signal
 	 * thread ever takes SIGINT/SIGTERM; until it runs they stay pending. */
@@ -370,6 +383,13 @@ int main(int argc, char **argv)
 	if (boot_set_registers(vm, &img, &err) < 0 || event_loop_new(&loop, &err) < 0 ||
 	    attach_devices(vm, loop, &err) < 0)
 		goto fail;
+	ctl.vm = vm;
+	for (unsigned i = 0; i < n_devices; i++)
+		ctl.devices[ctl.n_devices++] = &devices[i].t;
+	if (o.api && vmm_ctl_start(&ctl, o.api, &err) < 0) {
+		code = EXIT_BAD_INPUT;
+		goto fail;
+	}
 	pthread_t devt;
 	if (pthread_create(&devt, NULL, device_thread, loop) != 0) {
 		sbx_failx(&err, EAGAIN, "cannot start the device thread");
@@ -384,6 +404,7 @@ int main(int argc, char **argv)
 	pthread_detach(sigt);
 
 	enum vm_stop why = vm_run(vm);
+	vmm_ctl_stop(&ctl);
 	event_loop_stop(loop);
 	pthread_join(devt, NULL);
 	code = exit_code(why);
@@ -395,6 +416,7 @@ int main(int argc, char **argv)
 		close(console);
 	return code;
 fail:
+	vmm_ctl_stop(&ctl);
 	fprintf(stderr, "sbx-vmm: %s\n", err.msg);
 	vm_destroy(vm);
 	event_loop_free(loop);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -155,6 +156,20 @@ static void *vcpu_thread(void *arg)
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (!stopping(v)) {
+		if (!vm_vcpu_park_if_paused(v->vm))
+			break;
+		/* A pause kick left immediate_exit set; clear it once we are running again. */
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+		if (stopping(v))
+			break;
+		if (v->vm->first_run_ns == 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+			uint64_t zero = 0;
+			__atomic_compare_exchange_n(&v->vm->first_run_ns, &zero, now, false,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -148,3 +148,39 @@ enum vm_stop vm_run(struct vm *vm)
 		vcpu_join(vm->vcpus[i]);
 	return why;
 }
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->paused = true;
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->stop_lock);
+	while (vm->paused && vm->n_parked < vm->n_vcpus && vm->stop == VM_STOP_NONE)
+		pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	vm->paused = false;
+	pthread_cond_broadcast(&vm->stop_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+bool vm_vcpu_park_if_paused(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->paused) {
+		vm->n_parked++;
+		pthread_cond_broadcast(&vm->stop_cond);
+		while (vm->paused && vm->stop == VM_STOP_NONE)
+			pthread_cond_wait(&vm->stop_cond, &vm->stop_lock);
+		vm->n_parked--;
+	}
+	bool go_on = vm->stop == VM_STOP_NONE;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return go_on;
+}

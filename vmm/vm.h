@@ -38,7 +38,10 @@ struct vm {
 	pthread_cond_t stop_cond;
 	enum vm_stop stop;
 	char stop_detail[SBX_ERR_MAX];
-	uint64_t exits[16]; /* by vm_exit_counter */
+	bool paused;           /* guarded by stop_lock */
+	unsigned n_parked;     /* vCPUs parked by a pause */
+	uint64_t first_run_ns; /* CLOCK_MONOTONIC of the first KVM_RUN */
+	uint64_t exits[16];    /* by vm_exit_counter */
 };
 
 /* Guest RAM only: boot images can be prepared before KVM is opened. */
@@ -57,6 +60,12 @@ int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t datamatch, struc
 
 /* Records why the VM stops (first caller wins) and wakes vm_run. Any thread. */
 void vm_request_stop(struct vm *vm, enum vm_stop why, const char *detail);
+
+/* Parks every vCPU outside KVM_RUN and returns once all are parked; vm_resume lets them go. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* For vCPU threads: parks while paused. Returns false when the VM is stopping. */
+bool vm_vcpu_park_if_paused(struct vm *vm);
 
 /* Starts every vCPU thread, waits until something requests a stop, stops and joins the vCPUs.
  * Returns the reason. */

@@ -1,8 +1,9 @@
 #!/bin/bash
 # mk-test-initrd.sh OUT: a busybox initrd for VMM tests. Its /init reports what the guest sees
 # (CPUs, memory, virtio devices) and then acts on sbx.test=<action> from the kernel command
-# line: ready (default: print the marker and reset), panic (sysrq crash), or write (a pattern
-# to /dev/vda and an attempt on /dev/vdb, both flushed).
+# line: ready (default: print the marker and reset), panic (sysrq crash), write (a pattern
+# to /dev/vda and an attempt on /dev/vdb, both flushed), or waitdisk (until media appears in
+# the empty /dev/vda).
 set -euo pipefail
 out=${1:?usage: mk-test-initrd.sh OUT}
 tmp=$(mktemp -d)
@@ -27,6 +28,15 @@ for d in vda vdb; do
 done
 [ -e /dev/hwrng ] && echo "rng=$(head -c 16 /dev/hwrng | od -An -tx1 | tr -d ' \n')"
 case "$action" in
+waitdisk)
+	i=0
+	while [ "$(cat /sys/block/vda/size)" = 0 ] && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "inserted_size=$(cat /sys/block/vda/size) inserted_serial=$(cat /sys/block/vda/serial)"
+	echo "inserted_head=$(head -c 16 /dev/vda)"
+	;;
 write)
 	echo -n "sbx-pattern-from-the-guest" | dd of=/dev/vda bs=4096 seek=1 conv=fsync 2>/dev/null &&
 		echo "vda_write=ok" || echo "vda_write=fail"

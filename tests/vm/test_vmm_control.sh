@@ -1,0 +1,54 @@
+#!/bin/bash
+# sbx-vmm's control API through sbx-vmmctl: Ping, BootTimes, Pause/Resume, Stats, InsertDisk into
+# a spare slot (the guest sees the new capacity and serial), Shutdown, and refused requests.
+source "$(dirname "$0")/../lib.sh"
+cd "$REPO"
+initrd=$REPO/build/test-guest/initrd.img
+tests/probe/mk-test-initrd.sh "$initrd"
+tmp=$(mktemp -d) # unix sockets cannot live on the 9p-shared repository
+trap 'kill -9 $vmm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+ctl=$BIN/sbx-vmmctl
+api=$tmp/api.sock
+truncate -s 2M "$tmp/late.img"
+printf 'inserted-media!!' | dd of="$tmp/late.img" conv=notrunc status=none
+
+"$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" --spare-disks 1 --api "$api" \
+	--cmdline "quiet sbx.test=waitdisk" >"$tmp/out" 2>&1 &
+vmm_pid=$!
+wait_for 60 "$ctl" "$api" ping
+expect_match "Ping answers with the VMM's pid" "sbx-vmm .* pid $vmm_pid" "$("$ctl" "$api" ping)"
+first=$("$ctl" "$api" boot-times | awk '{print $2}')
+[ "${first:-0}" -gt 0 ] && ok "BootTimes reports the first KVM_RUN ($((first / 1000)) us after start)" ||
+	not_ok "BootTimes reports the first KVM_RUN"
+check "Pause" "$ctl" "$api" pause
+expect_match "Stats says paused" 'paused 1' "$("$ctl" "$api" stats)"
+exits1=$("$ctl" "$api" stats | awk '$1 == "exit" {s += $3} END {print s + 0}')
+exits2=$("$ctl" "$api" stats | awk '$1 == "exit" {s += $3} END {print s + 0}')
+expect_eq "no vCPU exits while paused" "$exits1" "$exits2"
+check "Resume" "$ctl" "$api" resume
+expect_match "Stats says running again" 'paused 0' "$("$ctl" "$api" stats)"
+expect_match "Stats lists the devices" 'device 0 blk bad_input=0' "$("$ctl" "$api" stats)"
+
+out=$("$ctl" "$api" insert-disk 7 "$tmp/late.img" 2>&1); rc=$?
+expect_eq "InsertDisk into a slot that does not exist fails" "1 sbx-vmmctl: slot 7: the VM has 1 disk slots" "$rc $out"
+out=$("$ctl" "$api" insert-disk 0 relative.img 2>&1); rc=$?
+expect_eq "InsertDisk with a relative path fails" "1 sbx-vmmctl: path must be absolute" "$rc $out"
+check "InsertDisk into the spare slot" "$ctl" "$api" insert-disk 0 "$tmp/late.img" serial=late-disk
+out=$("$ctl" "$api" insert-disk 0 "$tmp/late.img" 2>&1); rc=$?
+expect_eq "a second InsertDisk into a full slot fails" "1 sbx-vmmctl: slot 0: the slot already has media" "$rc $out"
+wait "$vmm_pid"
+rc=$?
+out=$(tr -d '\r' <"$tmp/out")
+expect_eq "the guest resets after seeing the disk: exit 0" 0 "$rc"
+expect_match "the guest sees the inserted capacity and serial" 'inserted_size=4096 inserted_serial=late-disk' "$out"
+expect_match "and reads the inserted media" 'inserted_head=inserted-media!!' "$out"
+[ -e "$api" ] && not_ok "the API socket is removed at exit" || ok "the API socket is removed at exit"
+
+"$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" --api "$api" --console none \
+	--cmdline "quiet rdinit=/bin/sh" </dev/null >/dev/null 2>&1 &
+vmm_pid=$!
+wait_for 60 "$ctl" "$api" ping
+check "Shutdown" "$ctl" "$api" shutdown
+wait "$vmm_pid"
+expect_eq "Shutdown stops the VM (exit 5)" 5 "$?"
+done_testing
