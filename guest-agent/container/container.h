@@ -1,0 +1,29 @@
+/* Container lifecycle in the guest, crun's order: create (clone + setup, init waits on a sync
+ * pipe), start (release to exec), wait, signal. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "base/err.h"
+#include "oci/spec.h"
+
+struct ct {
+	pid_t pid;     /* container init, in our pid namespace */
+	int start_fd;  /* write end: one byte releases init to exec */
+	char *rootfs;  /* absolute host path of the root */
+};
+
+/* Creates the container from spec with root at rootfs (absolute). On return init is set up
+ * and blocked before exec; errors from inside the child come back in err. */
+int ct_create(const struct oci_spec *spec, const char *rootfs, struct ct **ret,
+	      struct sbx_err *err);
+int ct_start(struct ct *c, struct sbx_err *err);
+/* Waits for init; *ret_status is the exit code, or 128+signal like runc. */
+int ct_wait(struct ct *c, int *ret_status, struct sbx_err *err);
+int ct_kill(struct ct *c, int sig, struct sbx_err *err);
+void ct_free(struct ct *c);
+
+/* Steps run inside the child (process.c). Return -errno and fill err. */
+int ct_setup_rootfs(const struct oci_spec *spec, const char *rootfs, struct sbx_err *err);
+int ct_setup_process(const struct oci_spec *spec, struct sbx_err *err);
+int ct_apply_seccomp(const struct oci_seccomp *sc, struct sbx_err *err);

@@ -1,0 +1,193 @@
+/* Container creation: clone into new namespaces, then report setup errors back through a sync
+ * pipe as one line, and wait for start. Like runc create/start. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/cleanup.h"
+#include "guest-agent/container/container.h"
+
+static const int ns_flags[OCI_NS_COUNT] = {
+	[OCI_NS_PID] = CLONE_NEWPID,   [OCI_NS_MOUNT] = CLONE_NEWNS, [OCI_NS_UTS] = CLONE_NEWUTS,
+	[OCI_NS_IPC] = CLONE_NEWIPC,   [OCI_NS_NET] = CLONE_NEWNET,  [OCI_NS_CGROUP] = CLONE_NEWCGROUP,
+	[OCI_NS_USER] = CLONE_NEWUSER, [OCI_NS_TIME] = 0,
+};
+
+/* Joins the namespaces given by path; returns the clone flags for the rest. */
+static int join_namespaces(const struct oci_spec *spec, int *ret_flags, struct sbx_err *err)
+{
+	int flags = 0;
+
+	for (size_t i = 0; i < spec->nns; i++) {
+		const struct oci_namespace *n = &spec->ns[i];
+		_cleanup_close_ int fd = -1;
+
+		if (!n->path) {
+			if (!ns_flags[n->type])
+				return sbx_failx(err, EOPNOTSUPP, "namespace %s: not supported",
+						 oci_ns_name(n->type));
+			flags |= ns_flags[n->type];
+			continue;
+		}
+		fd = open(n->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return sbx_fail(err, errno, "open namespace '%s'", n->path);
+		if (setns(fd, ns_flags[n->type]) < 0)
+			return sbx_fail(err, errno, "setns %s '%s'", oci_ns_name(n->type), n->path);
+	}
+	*ret_flags = flags;
+	return 0;
+}
+
+/* Child side, after clone: setup, report, wait, exec. Never returns. */
+static void __attribute__((noreturn)) child(const struct oci_spec *spec, const char *rootfs,
+					    int report_fd, int start_fd)
+{
+	struct sbx_err err = { 0 };
+	char b;
+	int r;
+
+	r = ct_setup_rootfs(spec, rootfs, &err);
+	if (r >= 0)
+		r = ct_setup_process(spec, &err);
+	if (r < 0) {
+		if (write(report_fd, err.msg, strlen(err.msg)) < 0)
+			_exit(126);
+		_exit(126);
+	}
+	/* EOF on report_fd (CLOEXEC) with nothing written means setup succeeded; but we close
+	 * it before waiting so the parent's create returns now. */
+	if (write(report_fd, "", 1) != 1)
+		_exit(126);
+	close(report_fd);
+	if (read(start_fd, &b, 1) != 1)
+		_exit(126); /* deleted before start */
+	close(start_fd);
+	/* seccomp last so setup syscalls are not filtered; only execve follows */
+	if (spec->seccomp && ct_apply_seccomp(spec->seccomp, &err) < 0)
+		_exit(126);
+	execvpe(spec->process.args[0], spec->process.args,
+		spec->process.env ? spec->process.env : (char *[]){ NULL });
+	_exit(127);
+}
+
+int ct_create(const struct oci_spec *spec, const char *rootfs, struct ct **ret,
+	      struct sbx_err *err)
+{
+	_cleanup_close_ int rep_r = -1, rep_w = -1, st_r = -1, st_w = -1;
+	int p[2], flags = 0, r, status;
+	char msg[SBX_ERR_MAX];
+	ssize_t n;
+	pid_t pid;
+	struct ct *c;
+
+	if (!spec->has_process)
+		return sbx_failx(err, EINVAL, "spec: no process");
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sbx_fail(err, errno, "pipe");
+	rep_r = p[0], rep_w = p[1];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sbx_fail(err, errno, "pipe");
+	st_r = p[0], st_w = p[1];
+	/* setns to paths happens in an intermediate child so the agent stays where it is */
+	pid = fork();
+	if (pid < 0)
+		return sbx_fail(err, errno, "fork");
+	if (pid == 0) {
+		struct sbx_err e = { 0 };
+		pid_t gc;
+
+		close(rep_r);
+		close(st_w);
+		if (join_namespaces(spec, &flags, &e) < 0 || unshare(flags) < 0) {
+			if (!e.code)
+				sbx_fail(&e, errno, "unshare");
+			if (write(rep_w, e.msg, strlen(e.msg)) < 0)
+				_exit(126);
+			_exit(126);
+		}
+		/* CLONE_NEWPID applies to children: fork once more; init is the grandchild */
+		gc = fork();
+		if (gc < 0)
+			_exit(126);
+		if (gc == 0)
+			child(spec, rootfs, rep_w, st_r);
+		/* report the grandchild's pid (as seen from the agent's pid namespace) */
+		if (write(rep_w, &gc, sizeof(gc)) != sizeof(gc))
+			_exit(126);
+		_exit(0);
+	}
+	close(TAKE_FD(rep_w));
+	close(TAKE_FD(st_r));
+	if (waitpid(pid, &status, 0) < 0)
+		return sbx_fail(err, errno, "waitpid");
+	n = read(rep_r, msg, sizeof(pid_t));
+	if (n != sizeof(pid_t) || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		r = n > 0 ? (int)n : 0;
+		n = read(rep_r, msg + r, sizeof(msg) - 1 - r);
+		msg[r + (n > 0 ? n : 0)] = '\0';
+		return sbx_failx(err, EIO, "create: %s", r ? msg : "setup failed");
+	}
+	memcpy(&pid, msg, sizeof(pid));
+	/* grandchild reports success with one NUL byte or failure with a message and EOF */
+	n = read(rep_r, msg, sizeof(msg) - 1);
+	if (n != 1 || msg[0] != '\0') {
+		msg[n > 0 ? n : 0] = '\0';
+		/* init is our child only if we are a subreaper; reap what we can */
+		kill(pid, SIGKILL);
+		return sbx_failx(err, EIO, "create: %s", n > 0 ? msg : "container init died");
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return sbx_fail(err, ENOMEM, "create");
+	c->pid = pid;
+	c->start_fd = TAKE_FD(st_w);
+	*ret = c;
+	return 0;
+}
+
+int ct_start(struct ct *c, struct sbx_err *err)
+{
+	if (c->start_fd < 0)
+		return sbx_failx(err, EALREADY, "container already started");
+	if (write(c->start_fd, "s", 1) != 1)
+		return sbx_fail(err, errno, "start");
+	close(c->start_fd);
+	c->start_fd = -1;
+	return 0;
+}
+
+int ct_wait(struct ct *c, int *ret_status, struct sbx_err *err)
+{
+	int st;
+
+	/* init is the grandchild: the caller must be a child subreaper (the agent is PID 1) */
+	while (waitpid(c->pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return sbx_fail(err, errno, "wait %d", c->pid);
+	*ret_status = WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+	return 0;
+}
+
+int ct_kill(struct ct *c, int sig, struct sbx_err *err)
+{
+	if (kill(c->pid, sig) < 0)
+		return sbx_fail(err, errno, "kill %d", c->pid);
+	return 0;
+}
+
+void ct_free(struct ct *c)
+{
+	if (!c)
+		return;
+	if (c->start_fd >= 0)
+		close(c->start_fd);
+	free(c->rootfs);
+	free(c);
+}
