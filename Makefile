@@ -146,7 +146,7 @@ test:
 	@$(MAKE) --no-print-directory all kernel initrd images test-unit
 	@tests/run all
 
-bench: all kernel initrd
+bench: all kernel initrd $(BUILD)/bench/blk-model
 	@tests/bench/run
 
 fuzz: $(FUZZ_BINS)

@@ -20,3 +20,9 @@ $(BIN)/sbx-vmmctl: $(BUILD)/obj-$(VARIANT)/vmm/vmmctl-main.o \
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) \
 		-lprotobuf-c -lpthread
+
+# make bench: the in-process virtio-blk model benchmark.
+$(BUILD)/bench/blk-model: $(BUILD)/obj-plain/tests/bench/blk-model.o \
+		$(call libs,plain,sbxvmm sbxbase)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lpthread

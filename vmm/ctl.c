@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,7 +124,18 @@ static int h_stats(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *r
 			resident = 0;
 		fclose(f);
 	}
-	out->rss_bytes = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+	long page = sysconf(_SC_PAGESIZE);
+	out->rss_bytes = (uint64_t)resident * (uint64_t)page;
+	/* Guest pages the guest has touched, so RSS minus this is the VMM's own overhead. */
+	const struct guest_mem *gm = &c->vm->mem;
+	size_t pages = gm->ram_size / (size_t)page;
+	unsigned char *vec = gm->mapping ? ttrpc_call_alloc(call, pages) : NULL;
+	if (vec && mincore(gm->mapping, gm->ram_size, vec) == 0) {
+		uint64_t n = 0;
+		for (size_t i = 0; i < pages; i++)
+			n += vec[i] & 1;
+		out->guest_resident_bytes = n * (uint64_t)page;
+	}
 	pthread_mutex_lock(&c->vm->stop_lock);
 	out->paused = c->vm->paused;
 	pthread_mutex_unlock(&c->vm->stop_lock);

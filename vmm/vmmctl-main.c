@@ -19,7 +19,9 @@ static int call(struct ttrpc_client *c, const char *method, const ProtobufCMessa
 
 static void print_stats(const Sbx__Vmm__V1__StatsResponse *s)
 {
-	printf("rss_bytes %llu\npaused %d\n", (unsigned long long)s->rss_bytes, s->paused);
+	printf("rss_bytes %llu\nguest_resident_bytes %llu\npaused %d\n",
+	       (unsigned long long)s->rss_bytes, (unsigned long long)s->guest_resident_bytes,
+	       s->paused);
 	for (size_t i = 0; i < s->n_exits; i++)
 		printf("exit %s %llu\n", s->exits[i]->reason,
 		       (unsigned long long)s->exits[i]->count);

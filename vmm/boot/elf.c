@@ -75,8 +75,9 @@ int boot_load_elf(struct guest_mem *gm, const uint8_t *buf, uint64_t len, struct
 			return sbx_failx(err, ENOMEM,
 					 "memory is too small for the kernel (it needs %llu MiB)",
 					 (unsigned long long)((ph.p_paddr + ph.p_memsz) >> 20) + 1);
+		/* The BSS needs no memset: guest RAM is a fresh memfd, already zero, and touching
+		 * it would only fault in pages the guest may never use. */
 		memcpy(dst, buf + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		if (ph.p_paddr + ph.p_memsz > ret->kernel_end)
 			ret->kernel_end = ph.p_paddr + ph.p_memsz;
 	}
