@@ -14,9 +14,11 @@ struct ct {
 };
 
 /* Creates the container from spec with root at rootfs (absolute). On return init is set up
- * and blocked before exec; errors from inside the child come back in err. */
-int ct_create(const struct oci_spec *spec, const char *rootfs, struct ct **ret,
-	      struct sbx_err *err);
+ * and blocked before exec; errors from inside the child come back in err. cgroup_dir (may be
+ * NULL) is an existing cgroup v2 group (cgroup.h) joined before unshare, so the container's
+ * cgroup namespace is rooted at it. */
+int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgroup_dir,
+	      struct ct **ret, struct sbx_err *err);
 int ct_start(struct ct *c, struct sbx_err *err);
 /* Waits for init; *ret_status is the exit code, or 128+signal like runc. */
 int ct_wait(struct ct *c, int *ret_status, struct sbx_err *err);

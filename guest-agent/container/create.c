@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/cleanup.h"
+#include "guest-agent/container/cgroup.h"
 #include "guest-agent/container/container.h"
 
 static const int ns_flags[OCI_NS_COUNT] = {
@@ -77,8 +78,8 @@ static void __attribute__((noreturn)) child(const struct oci_spec *spec, const c
 	_exit(127);
 }
 
-int ct_create(const struct oci_spec *spec, const char *rootfs, struct ct **ret,
-	      struct sbx_err *err)
+int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgroup_dir,
+	      struct ct **ret, struct sbx_err *err)
 {
 	_cleanup_close_ int rep_r = -1, rep_w = -1, st_r = -1, st_w = -1;
 	int p[2], flags = 0, r, status;
@@ -105,7 +106,8 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, struct ct **ret,
 
 		close(rep_r);
 		close(st_w);
-		if (join_namespaces(spec, &flags, &e) < 0 || unshare(flags) < 0) {
+		if ((cgroup_dir && cg_join(cgroup_dir, 0, &e) < 0) ||
+		    join_namespaces(spec, &flags, &e) < 0 || unshare(flags) < 0) {
 			if (!e.code)
 				sbx_fail(&e, errno, "unshare");
 			if (write(rep_w, e.msg, strlen(e.msg)) < 0)
