@@ -21,6 +21,12 @@ action=$(sed -n 's/.*sbx\.test=\([a-z]*\).*/\1/p' /proc/cmdline)
 echo "cpus=$(grep -c ^processor /proc/cpuinfo)"
 echo "memkb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "virtio=$(cat /sys/bus/virtio/devices/*/device 2>/dev/null | sort | tr '\n' ' ')"
+mount -t cgroup2 cgroup2 /mnt
+echo "controllers=$(cat /mnt/cgroup.controllers)"
+echo "ns=$(ls /proc/self/ns | tr '\n' ' ')"
+echo "fs=$(grep -oE '\b(ext4|erofs|overlay|tmpfs|devpts|mqueue|cgroup2)$' /proc/filesystems | sort | tr '\n' ' ')"
+echo "net=$(ls /sys/class/net | tr '\n' ' ')"
+echo "seccomp=$(grep -c ^Seccomp_filters: /proc/self/status)"
 for d in vda vdb; do
 	[ -e /dev/$d ] || continue
 	echo "${d}_size=$(cat /sys/block/$d/size) ${d}_serial=$(cat /sys/block/$d/serial 2>/dev/null)"

@@ -179,7 +179,9 @@ bool vq_should_notify(struct vq *q, const struct guest_mem *gm)
 	return !valid || (uint16_t)(new_idx - used_event - 1) < (uint16_t)(new_idx - old);
 }
 
-uint64_t iov_to_buf(const struct iovec *iov, unsigned n, uint64_t skip, void *buf, uint64_t len)
+/* Copies len bytes between a flat buffer and iovecs starting `skip` bytes into the iovecs. */
+static uint64_t iov_copy(const struct iovec *iov, unsigned n, uint64_t skip, uint8_t *buf,
+			 uint64_t len, bool into_iov)
 {
 	uint64_t done = 0;
 	for (unsigned i = 0; i < n && done < len; i++) {
@@ -190,28 +192,24 @@ uint64_t iov_to_buf(const struct iovec *iov, unsigned n, uint64_t skip, void *bu
 		uint64_t take = iov[i].iov_len - skip;
 		if (take > len - done)
 			take = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + skip, take);
+		uint8_t *v = (uint8_t *)iov[i].iov_base + skip;
+		if (into_iov)
+			memcpy(v, buf + done, take);
+		else
+			memcpy(buf + done, v, take);
 		done += take;
 		skip = 0;
 	}
 	return done;
 }
 
+uint64_t iov_to_buf(const struct iovec *iov, unsigned n, uint64_t skip, void *buf, uint64_t len)
+{
+	return iov_copy(iov, n, skip, buf, len, false);
+}
+
 uint64_t buf_to_iov(const struct iovec *iov, unsigned n, uint64_t skip, const void *buf,
 		    uint64_t len)
 {
-	uint64_t done = 0;
-	for (unsigned i = 0; i < n && done < len; i++) {
-		if (skip >= iov[i].iov_len) {
-			skip -= iov[i].iov_len;
-			continue;
-		}
-		uint64_t take = iov[i].iov_len - skip;
-		if (take > len - done)
-			take = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + skip, (const uint8_t *)buf + done, take);
-		done += take;
-		skip = 0;
-	}
-	return done;
+	return iov_copy(iov, n, skip, (uint8_t *)buf, len, true);
 }
