@@ -25,7 +25,13 @@ int ct_wait(struct ct *c, int *ret_status, struct sbx_err *err);
 int ct_kill(struct ct *c, int sig, struct sbx_err *err);
 void ct_free(struct ct *c);
 
+/* Runs p inside c's namespaces (and cgroup_dir, may be NULL) with the same process setup and
+ * the container's seccomp profile; *ret_pid is the new process (reaped by the subreaper). */
+int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process *p,
+	    const char *cgroup_dir, pid_t *ret_pid, struct sbx_err *err);
+
 /* Steps run inside the child (process.c). Return -errno and fill err. */
 int ct_setup_rootfs(const struct oci_spec *spec, const char *rootfs, struct sbx_err *err);
 int ct_setup_process(const struct oci_spec *spec, struct sbx_err *err);
+int ct_setup_exec(const struct oci_process *p, struct sbx_err *err);
 int ct_apply_seccomp(const struct oci_seccomp *sc, struct sbx_err *err);

@@ -84,13 +84,17 @@ static int switch_user(const struct oci_process *p, struct sbx_err *err)
 
 int ct_setup_process(const struct oci_spec *spec, struct sbx_err *err)
 {
-	const struct oci_process *p = &spec->process;
-	char buf[16];
-
 	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return sbx_fail(err, errno, "sethostname");
 	if (set_sysctls(spec, err) < 0)
 		return -err->code;
+	return ct_setup_exec(&spec->process, err);
+}
+
+int ct_setup_exec(const struct oci_process *p, struct sbx_err *err)
+{
+	char buf[16];
+
 	for (size_t i = 0; i < p->nrlimits; i++) {
 		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
 

@@ -65,6 +65,11 @@ expect_eq "killed by a signal gives 128+signal" 137 "$?"
 spec '{ echo 1 > /proc/sys/kernel/ns_last_pid; } 2>/dev/null && echo writable || echo ro' '' \
 	'"readonlyPaths":["/proc/sys"]'
 expect_eq "read-only path" ro "$(run)"
+spec 'sleep 30'
+out=$(CT_EXEC='echo "pid=$$ cwd=$(pwd) host=$(hostname)"; ps -o pid,comm | grep -w 1' "$drv" "$tmp/b" 2>&1)
+expect_match "exec: joins the container's pid namespace and cwd" 'pid=[0-9]+ cwd=/tmp host=box1' "$out"
+expect_match "exec: sees the container's init as pid 1" '1 sleep' "$out"
+expect_match "exec: exit status" 'exec_status=0' "$out"
 spec 'true'
 sed -i 's|"cwd":"/tmp"|"cwd":"/nonexistent"|' "$tmp/b/config.json"
 expect_match "setup error comes back as one line" "^ct-driver: create: chdir '/nonexistent': No such file or directory$" "$(run)"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -78,6 +79,26 @@ static int show_cg(const char *cg, struct sbx_err *err)
 	return 0;
 }
 
+/* CT_EXEC=CMD: sh -c CMD inside the running container, then SIGKILL its init */
+static int run_exec(struct ct *c, const struct oci_spec *spec, const char *cg,
+		    struct sbx_err *err)
+{
+	struct oci_process p = spec->process;
+	char *args[] = { "/bin/sh", "-c", getenv("CT_EXEC"), NULL };
+	pid_t pid;
+	int st;
+
+	p.args = args;
+	p.nargs = 3;
+	if (ct_exec(c, spec, &p, cg, &pid, err) < 0)
+		return -err->code;
+	if (waitpid(pid, &st, 0) < 0)
+		return sbx_fail(err, errno, "wait exec");
+	printf("exec_status=%d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	fflush(stdout);
+	return ct_kill(c, SIGKILL, err);
+}
+
 int main(int argc, char **argv)
 {
 	struct sbx_err err = { 0 };
@@ -112,6 +133,7 @@ int main(int argc, char **argv)
 			goto fail;
 		if (ct_create(spec, root, cg, &c, &err) < 0 || ct_start(c, &err) < 0 ||
 		    (sig && ct_kill(c, sig, &err) < 0) || (cg && show_cg(cg, &err) < 0) ||
+		    (getenv("CT_EXEC") && run_exec(c, spec, cg, &err) < 0) ||
 		    ct_wait(c, &status, &err) < 0) {
 			ct_free(c);
 			if (cg)
