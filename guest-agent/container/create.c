@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +47,21 @@ static int join_namespaces(const struct oci_spec *spec, int *ret_flags, struct s
 	return 0;
 }
 
+/* Create's report channel is a SOCK_SEQPACKET pair shared by the intermediate process and
+ * init, so messages arrive whole but in either order: each carries a tag. 'P' pid (from the
+ * intermediate), 'O' setup done, 'E' one-line error. */
+static int report(int fd, char tag, const void *data, size_t len)
+{
+	char buf[1 + SBX_ERR_MAX];
+
+	if (len > SBX_ERR_MAX)
+		len = SBX_ERR_MAX;
+	buf[0] = tag;
+	if (len)
+		memcpy(buf + 1, data, len);
+	return send(fd, buf, 1 + len, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
 /* Child side, after clone: setup, report, wait, exec. Never returns. */
 static void __attribute__((noreturn)) child(const struct oci_spec *spec, const char *rootfs,
 					    int report_fd, int start_fd)
@@ -58,13 +74,11 @@ static void __attribute__((noreturn)) child(const struct oci_spec *spec, const c
 	if (r >= 0)
 		r = ct_setup_process(spec, &err);
 	if (r < 0) {
-		if (write(report_fd, err.msg, strlen(err.msg)) < 0)
-			_exit(126);
+		report(report_fd, 'E', err.msg, strlen(err.msg));
 		_exit(126);
 	}
-	/* EOF on report_fd (CLOEXEC) with nothing written means setup succeeded; but we close
-	 * it before waiting so the parent's create returns now. */
-	if (write(report_fd, "", 1) != 1)
+	/* 'O' tells create to return now, while init blocks on the start pipe */
+	if (report(report_fd, 'O', NULL, 0) < 0)
 		_exit(126);
 	close(report_fd);
 	if (read(start_fd, &b, 1) != 1)
@@ -83,15 +97,15 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 {
 	_cleanup_close_ int rep_r = -1, rep_w = -1, st_r = -1, st_w = -1;
 	int p[2], flags = 0, r, status;
-	char msg[SBX_ERR_MAX];
+	bool ok = false;
 	ssize_t n;
 	pid_t pid;
 	struct ct *c;
 
 	if (!spec->has_process)
 		return sbx_failx(err, EINVAL, "spec: no process");
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return sbx_fail(err, errno, "pipe");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p) < 0)
+		return sbx_fail(err, errno, "socketpair");
 	rep_r = p[0], rep_w = p[1];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return sbx_fail(err, errno, "pipe");
@@ -110,8 +124,7 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 		    join_namespaces(spec, &flags, &e) < 0 || unshare(flags) < 0) {
 			if (!e.code)
 				sbx_fail(&e, errno, "unshare");
-			if (write(rep_w, e.msg, strlen(e.msg)) < 0)
-				_exit(126);
+			report(rep_w, 'E', e.msg, strlen(e.msg));
 			_exit(126);
 		}
 		/* CLONE_NEWPID applies to children: fork once more; init is the grandchild */
@@ -121,7 +134,7 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 		if (gc == 0)
 			child(spec, rootfs, rep_w, st_r);
 		/* report the grandchild's pid (as seen from the agent's pid namespace) */
-		if (write(rep_w, &gc, sizeof(gc)) != sizeof(gc))
+		if (report(rep_w, 'P', &gc, sizeof(gc)) < 0)
 			_exit(126);
 		_exit(0);
 	}
@@ -129,21 +142,31 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 	close(TAKE_FD(st_r));
 	if (waitpid(pid, &status, 0) < 0)
 		return sbx_fail(err, errno, "waitpid");
-	n = read(rep_r, msg, sizeof(pid_t));
-	if (n != sizeof(pid_t) || !WIFEXITED(status) || WEXITSTATUS(status)) {
-		r = n > 0 ? (int)n : 0;
-		n = read(rep_r, msg + r, sizeof(msg) - 1 - r);
-		msg[r + (n > 0 ? n : 0)] = '\0';
-		return sbx_failx(err, EIO, "create: %s", r ? msg : "setup failed");
-	}
-	memcpy(&pid, msg, sizeof(pid));
-	/* grandchild reports success with one NUL byte or failure with a message and EOF */
-	n = read(rep_r, msg, sizeof(msg) - 1);
-	if (n != 1 || msg[0] != '\0') {
-		msg[n > 0 ? n : 0] = '\0';
-		/* init is our child only if we are a subreaper; reap what we can */
-		kill(pid, SIGKILL);
-		return sbx_failx(err, EIO, "create: %s", n > 0 ? msg : "container init died");
+	pid = 0;
+	/* until 'O' and 'P' (either order), 'E', or EOF: every writer gone without success */
+	while (!ok || pid <= 0) {
+		char msg[1 + SBX_ERR_MAX];
+
+		n = recv(rep_r, msg, sizeof(msg) - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && msg[0] == 'P' && n == 1 + (ssize_t)sizeof(pid_t)) {
+			memcpy(&pid, msg + 1, sizeof(pid));
+			continue;
+		}
+		if (n > 0 && msg[0] == 'O') {
+			ok = true;
+			continue;
+		}
+		if (n <= 0) {
+			r = sbx_failx(err, EIO, "create: container init died");
+		} else {
+			msg[n] = '\0';
+			r = sbx_failx(err, EIO, "create: %s", msg[0] == 'E' ? msg + 1 : "bad report");
+		}
+		if (pid > 0)
+			kill(pid, SIGKILL); /* reaped by the subreaper */
+		return r;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)

@@ -6,6 +6,8 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +22,17 @@ static const struct {
 	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },	  { "net", CLONE_NEWNET },
 	{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
 };
+
+static int send_msg(int fd, char tag, const void *data, size_t len)
+{
+	char buf[1 + SBX_ERR_MAX];
+
+	if (len > SBX_ERR_MAX)
+		len = SBX_ERR_MAX;
+	buf[0] = tag;
+	memcpy(buf + 1, data, len);
+	return send(fd, buf, 1 + len, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
 
 static int enter(pid_t pid, const char *cgroup_dir, struct sbx_err *err)
 {
@@ -50,13 +63,15 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 	    const char *cgroup_dir, pid_t *ret_pid, struct sbx_err *err)
 {
 	_cleanup_close_ int rd = -1, wr = -1;
-	char msg[SBX_ERR_MAX];
+	char msg[1 + SBX_ERR_MAX];
 	int fds[2], st;
 	pid_t pid, gc;
 	ssize_t n;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return sbx_fail(err, errno, "pipe");
+	/* SEQPACKET: the intermediate's 'P'+pid and the new process's 'E'+message arrive whole,
+	 * in either order; EOF (exec closed the CLOEXEC end) means success */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return sbx_fail(err, errno, "socketpair");
 	rd = fds[0], wr = fds[1];
 	pid = fork();
 	if (pid < 0)
@@ -68,19 +83,17 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 		if (enter(c->pid, cgroup_dir, &e) < 0 || (gc = fork()) < 0) {
 			if (!e.code)
 				sbx_fail(&e, errno, "fork");
-			if (write(wr, "E", 1) < 0 || write(wr, e.msg, strlen(e.msg)) < 0)
-				_exit(126);
+			send_msg(wr, 'E', e.msg, strlen(e.msg));
 			_exit(126);
 		}
 		if (gc > 0) {
-			if (write(wr, "P", 1) < 0 || write(wr, &gc, sizeof(gc)) < 0)
+			if (send_msg(wr, 'P', &gc, sizeof(gc)) < 0)
 				_exit(126);
 			_exit(0);
 		}
 		if (chdir("/") < 0 || ct_setup_exec(p, &e) < 0 ||
 		    (spec->seccomp && ct_apply_seccomp(spec->seccomp, &e) < 0)) {
-			if (write(wr, "E", 1) < 0 || write(wr, e.msg, strlen(e.msg)) < 0)
-				_exit(126);
+			send_msg(wr, 'E', e.msg, strlen(e.msg));
 			_exit(126);
 		}
 		close(wr); /* CLOEXEC anyway: EOF after "P" tells the caller exec happened */
@@ -90,21 +103,21 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 	close(TAKE_FD(wr));
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	n = read(rd, msg, 1 + sizeof(pid_t));
-	if (n < 1 || msg[0] != 'P') {
-		ssize_t m = n > 1 ? n - 1 : 0;
-
-		memmove(msg, msg + 1, (size_t)m);
-		n = read(rd, msg + m, sizeof(msg) - 1 - (size_t)m);
-		msg[m + (n > 0 ? n : 0)] = '\0';
-		return sbx_failx(err, EIO, "exec: %s", msg[0] ? msg : "setup failed");
-	}
-	memcpy(&gc, msg + 1, sizeof(gc));
-	/* the grandchild writes "E..." on setup failure, EOF on exec */
-	n = read(rd, msg, sizeof(msg) - 1);
-	if (n > 0) {
-		msg[n] = '\0';
-		return sbx_failx(err, EIO, "exec: %s", msg + 1);
+	gc = 0;
+	for (;;) {
+		n = recv(rd, msg, sizeof(msg) - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && msg[0] == 'P' && n == 1 + (ssize_t)sizeof(pid_t)) {
+			memcpy(&gc, msg + 1, sizeof(gc));
+			continue;
+		}
+		if (n == 0 && gc > 0)
+			break;
+		msg[n > 0 ? n : 0] = '\0';
+		if (gc > 0)
+			kill(gc, SIGKILL);
+		return sbx_failx(err, EIO, "exec: %s", n > 1 && msg[0] == 'E' ? msg + 1 : "setup failed");
 	}
 	*ret_pid = gc;
 	return 0;

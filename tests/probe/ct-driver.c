@@ -117,7 +117,11 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/config.json", argv[1]);
 	if (oci_spec_load(path, &spec, &err) < 0)
 		goto fail;
-	snprintf(path, sizeof(path), "%s/%s", argv[1], spec->root_path ? spec->root_path : "rootfs");
+	if (spec->root_path && spec->root_path[0] == '/')
+		snprintf(path, sizeof(path), "%s", spec->root_path);
+	else
+		snprintf(path, sizeof(path), "%s/%s", argv[1],
+			 spec->root_path ? spec->root_path : "rootfs");
 	if (!realpath(path, root)) {
 		perror(path);
 		return 125;
