@@ -67,14 +67,14 @@ static uint64_t cg_u64(const char *dir, const char *file)
 
 static int enable_controllers(const char *parent, struct sbx_err *err)
 {
-	static const char *const ctl[] = { "+cpu", "+cpuset", "+memory", "+pids", "+io" };
+	static const char *const ctl[] = {"+cpu", "+cpuset", "+memory", "+pids", "+io"};
 	char avail[512];
 
 	if (cg_read(parent, "cgroup.controllers", avail, sizeof(avail)) < 0)
 		return sbx_fail(err, errno, "read '%s/cgroup.controllers'", parent);
 	for (size_t i = 0; i < ARRAY_SIZE(ctl); i++)
-		if (strstr(avail, ctl[i] + 1) && cg_write(parent, "cgroup.subtree_control", ctl[i],
-							  err) < 0)
+		if (strstr(avail, ctl[i] + 1) &&
+		    cg_write(parent, "cgroup.subtree_control", ctl[i], err) < 0)
 			return -err->code;
 	return 0;
 }
@@ -116,7 +116,8 @@ int cg_apply(const char *dir, const struct oci_resources *r, struct sbx_err *err
 			snprintf(q, sizeof(q), "%" PRId64, r->cpu_quota);
 		else
 			snprintf(q, sizeof(q), "max");
-		snprintf(v, sizeof(v), "%s %" PRIu64, q, r->has_cpu_period ? r->cpu_period : 100000);
+		snprintf(v, sizeof(v), "%s %" PRIu64, q,
+			 r->has_cpu_period ? r->cpu_period : 100000);
 		if (cg_write(dir, "cpu.max", v, err) < 0)
 			return -err->code;
 	}

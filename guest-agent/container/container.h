@@ -8,9 +8,9 @@
 #include "oci/spec.h"
 
 struct ct {
-	pid_t pid;     /* container init, in our pid namespace */
-	int start_fd;  /* write end: one byte releases init to exec */
-	char *rootfs;  /* absolute host path of the root */
+	pid_t pid;    /* container init, in our pid namespace */
+	int start_fd; /* write end: one byte releases init to exec */
+	char *rootfs; /* absolute host path of the root */
 };
 
 /* Creates the container from spec with root at rootfs (absolute). On return init is set up

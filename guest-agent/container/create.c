@@ -16,9 +16,10 @@
 #include "guest-agent/container/container.h"
 
 static const int ns_flags[OCI_NS_COUNT] = {
-	[OCI_NS_PID] = CLONE_NEWPID,   [OCI_NS_MOUNT] = CLONE_NEWNS, [OCI_NS_UTS] = CLONE_NEWUTS,
-	[OCI_NS_IPC] = CLONE_NEWIPC,   [OCI_NS_NET] = CLONE_NEWNET,  [OCI_NS_CGROUP] = CLONE_NEWCGROUP,
-	[OCI_NS_USER] = CLONE_NEWUSER, [OCI_NS_TIME] = 0,
+    [OCI_NS_PID] = CLONE_NEWPID,   [OCI_NS_MOUNT] = CLONE_NEWNS,
+    [OCI_NS_UTS] = CLONE_NEWUTS,   [OCI_NS_IPC] = CLONE_NEWIPC,
+    [OCI_NS_NET] = CLONE_NEWNET,   [OCI_NS_CGROUP] = CLONE_NEWCGROUP,
+    [OCI_NS_USER] = CLONE_NEWUSER, [OCI_NS_TIME] = 0,
 };
 
 /* Joins the namespaces given by path; returns the clone flags for the rest. */
@@ -63,10 +64,10 @@ static int report(int fd, char tag, const void *data, size_t len)
 }
 
 /* Child side, after clone: setup, report, wait, exec. Never returns. */
-static void __attribute__((noreturn)) child(const struct oci_spec *spec, const char *rootfs,
-					    int report_fd, int start_fd)
+static void __attribute__((noreturn))
+child(const struct oci_spec *spec, const char *rootfs, int report_fd, int start_fd)
 {
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	char b;
 	int r;
 
@@ -88,7 +89,7 @@ static void __attribute__((noreturn)) child(const struct oci_spec *spec, const c
 	if (spec->seccomp && ct_apply_seccomp(spec->seccomp, &err) < 0)
 		_exit(126);
 	execvpe(spec->process.args[0], spec->process.args,
-		spec->process.env ? spec->process.env : (char *[]){ NULL });
+		spec->process.env ? spec->process.env : (char *[]){NULL});
 	_exit(127);
 }
 
@@ -115,7 +116,7 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 	if (pid < 0)
 		return sbx_fail(err, errno, "fork");
 	if (pid == 0) {
-		struct sbx_err e = { 0 };
+		struct sbx_err e = {0};
 		pid_t gc;
 
 		close(rep_r);
@@ -162,7 +163,8 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 			r = sbx_failx(err, EIO, "create: container init died");
 		} else {
 			msg[n] = '\0';
-			r = sbx_failx(err, EIO, "create: %s", msg[0] == 'E' ? msg + 1 : "bad report");
+			r = sbx_failx(err, EIO, "create: %s",
+				      msg[0] == 'E' ? msg + 1 : "bad report");
 		}
 		if (pid > 0)
 			kill(pid, SIGKILL); /* reaped by the subreaper */

@@ -19,8 +19,8 @@ static const struct {
 	const char *name;
 	int flag;
 } exec_ns[] = {
-	{ "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },	  { "net", CLONE_NEWNET },
-	{ "pid", CLONE_NEWPID }, { "cgroup", CLONE_NEWCGROUP }, { "mnt", CLONE_NEWNS },
+    {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS},       {"net", CLONE_NEWNET},
+    {"pid", CLONE_NEWPID}, {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
 };
 
 static int send_msg(int fd, char tag, const void *data, size_t len)
@@ -77,7 +77,7 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 	if (pid < 0)
 		return sbx_fail(err, errno, "fork");
 	if (pid == 0) {
-		struct sbx_err e = { 0 };
+		struct sbx_err e = {0};
 
 		close(rd);
 		if (enter(c->pid, cgroup_dir, &e) < 0 || (gc = fork()) < 0) {
@@ -97,7 +97,7 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 			_exit(126);
 		}
 		close(wr); /* CLOEXEC anyway: EOF after "P" tells the caller exec happened */
-		execvpe(p->args[0], p->args, p->env ? p->env : (char *[]){ NULL });
+		execvpe(p->args[0], p->args, p->env ? p->env : (char *[]){NULL});
 		_exit(127);
 	}
 	close(TAKE_FD(wr));
@@ -117,7 +117,8 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 		msg[n > 0 ? n : 0] = '\0';
 		if (gc > 0)
 			kill(gc, SIGKILL);
-		return sbx_failx(err, EIO, "exec: %s", n > 1 && msg[0] == 'E' ? msg + 1 : "setup failed");
+		return sbx_failx(err, EIO, "exec: %s",
+				 n > 1 && msg[0] == 'E' ? msg + 1 : "setup failed");
 	}
 	*ret_pid = gc;
 	return 0;

@@ -17,8 +17,8 @@
 /* Opens path inside root; a symlink or ".." can never lead outside it. */
 static int open_in_root(int rootfd, const char *path, int flags)
 {
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
 
 	return fd < 0 ? -errno : fd;
@@ -46,7 +46,8 @@ static int make_target(int rootfd, const char *dest, bool file, struct sbx_err *
 		if (pfd < 0)
 			return sbx_fail(err, -pfd, "resolve '%s' in rootfs", buf);
 		if (last && file) {
-			fd = openat(pfd, name + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			fd = openat(pfd, name + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+				    0644);
 			if (fd < 0 && errno != EISDIR && errno != ELOOP)
 				return sbx_fail(err, errno, "create '%s' in rootfs", dest);
 			if (fd >= 0)
@@ -69,18 +70,27 @@ static const struct {
 	bool clear;
 	unsigned long flag;
 } mount_opts[] = {
-	{ "ro", false, MS_RDONLY },	   { "rw", true, MS_RDONLY },
-	{ "nosuid", false, MS_NOSUID },	   { "suid", true, MS_NOSUID },
-	{ "nodev", false, MS_NODEV },	   { "dev", true, MS_NODEV },
-	{ "noexec", false, MS_NOEXEC },	   { "exec", true, MS_NOEXEC },
-	{ "bind", false, MS_BIND },	   { "rbind", false, MS_BIND | MS_REC },
-	{ "relatime", false, MS_RELATIME }, { "strictatime", false, MS_STRICTATIME },
-	{ "private", false, 0 },	   { "rprivate", false, 0 }, { "shared", false, 0 },
-	{ "rshared", false, 0 },	   { "slave", false, 0 },    { "rslave", false, 0 },
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
+    {"relatime", false, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"private", false, 0},
+    {"rprivate", false, 0},
+    {"shared", false, 0},
+    {"rshared", false, 0},
+    {"slave", false, 0},
+    {"rslave", false, 0},
 };
 
-static void parse_options(const struct oci_mount *m, unsigned long *flags, char *data,
-			  size_t dlen)
+static void parse_options(const struct oci_mount *m, unsigned long *flags, char *data, size_t dlen)
 {
 	size_t used = 0;
 
@@ -128,30 +138,31 @@ static int mount_one(int rootfd, const struct oci_mount *m, struct sbx_err *err)
 			return sbx_fail(err, errno, "remount '%s'", m->destination);
 		return 0;
 	}
-	if (mount(m->source ? m->source : m->type, target, m->type, flags, data[0] ? data : NULL) < 0)
+	if (mount(m->source ? m->source : m->type, target, m->type, flags, data[0] ? data : NULL) <
+	    0)
 		return sbx_fail(err, errno, "mount %s on '%s'", m->type, m->destination);
 	return 0;
 }
 
-static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 /* OCI default devices, bind-mounted from the agent's /dev (works without CAP_MKNOD in any
  * user namespace), plus the standard symlinks. */
 static int default_devices(int rootfd, struct sbx_err *err)
 {
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-		{ "pts/ptmx", "ptmx" },
+	    {"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
+	    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	    {"pts/ptmx", "ptmx"},
 	};
 	_cleanup_close_ int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
 
 	if (dev < 0)
 		return sbx_fail(err, -dev, "open /dev in rootfs");
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++) {
-		struct oci_mount m = { .destination = NULL };
+		struct oci_mount m = {.destination = NULL};
 		char src[32], dst[32];
-		char *opts[] = { "bind" };
+		char *opts[] = {"bind"};
 
 		snprintf(src, sizeof(src), "/dev/%s", dev_nodes[i]);
 		snprintf(dst, sizeof(dst), "/dev/%s", dev_nodes[i]);
@@ -189,8 +200,9 @@ static int mask_paths(const struct oci_spec *spec, struct sbx_err *err)
 		if (access(p, F_OK) < 0)
 			continue;
 		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
-				   MS_NOEXEC, NULL) < 0)
+		    mount(NULL, p, NULL,
+			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  NULL) < 0)
 			return sbx_fail(err, errno, "read-only '%s'", p);
 	}
 	return 0;

@@ -46,8 +46,8 @@ static int set_sysctls(const struct oci_spec *spec, struct sbx_err *err)
 
 static int set_caps(const struct oci_process *p, struct sbx_err *err)
 {
-	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct d[2] = { 0 };
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {0};
 	const uint64_t *c = p->caps;
 
 	d[0].effective = (uint32_t)c[OCI_CAP_EFFECTIVE];
@@ -96,7 +96,7 @@ int ct_setup_exec(const struct oci_process *p, struct sbx_err *err)
 	char buf[16];
 
 	for (size_t i = 0; i < p->nrlimits; i++) {
-		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+		struct rlimit rl = {p->rlimits[i].soft, p->rlimits[i].hard};
 
 		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
 			return sbx_fail(err, errno, "setrlimit %d", p->rlimits[i].resource);

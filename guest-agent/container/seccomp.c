@@ -27,9 +27,13 @@ static uint32_t action(enum oci_sc_action a, uint32_t eno)
 }
 
 static const enum scmp_compare ops[] = {
-	[OCI_OP_NE] = SCMP_CMP_NE, [OCI_OP_LT] = SCMP_CMP_LT, [OCI_OP_LE] = SCMP_CMP_LE,
-	[OCI_OP_EQ] = SCMP_CMP_EQ, [OCI_OP_GE] = SCMP_CMP_GE, [OCI_OP_GT] = SCMP_CMP_GT,
-	[OCI_OP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
+    [OCI_OP_NE] = SCMP_CMP_NE,
+    [OCI_OP_LT] = SCMP_CMP_LT,
+    [OCI_OP_LE] = SCMP_CMP_LE,
+    [OCI_OP_EQ] = SCMP_CMP_EQ,
+    [OCI_OP_GE] = SCMP_CMP_GE,
+    [OCI_OP_GT] = SCMP_CMP_GT,
+    [OCI_OP_MASKED_EQ] = SCMP_CMP_MASKED_EQ,
 };
 
 int ct_apply_seccomp(const struct oci_seccomp *sc, struct sbx_err *err)
@@ -69,8 +73,8 @@ int ct_apply_seccomp(const struct oci_seccomp *sc, struct sbx_err *err)
 		if (act == action(sc->default_action, sc->default_errno))
 			continue; /* libseccomp refuses rules equal to the default */
 		for (size_t k = 0; k < s->nargs; k++)
-			cmp[k] = (struct scmp_arg_cmp){ s->args[k].index, ops[s->args[k].op],
-							s->args[k].value, s->args[k].value_two };
+			cmp[k] = (struct scmp_arg_cmp){s->args[k].index, ops[s->args[k].op],
+						       s->args[k].value, s->args[k].value_two};
 		for (size_t n = 0; n < s->nnames && r >= 0; n++) {
 			int nr = seccomp_syscall_resolve_name(s->names[n]);
 

@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct oci_spec *s = NULL;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 
 	if (oci_spec_parse((const char *)data, size, &s, &err) == 0)
 		oci_spec_free(s);

@@ -12,8 +12,8 @@
 
 #define BAD(err, ctx, ...) bad(err, ctx, __VA_ARGS__)
 
-static inline int __attribute__((format(printf, 3, 4))) bad(struct sbx_err *err, const char *ctx,
-						       const char *fmt, ...)
+static inline int __attribute__((format(printf, 3, 4)))
+bad(struct sbx_err *err, const char *ctx, const char *fmt, ...)
 {
 	char m[256];
 	va_list ap;
@@ -26,7 +26,8 @@ static inline int __attribute__((format(printf, 3, 4))) bad(struct sbx_err *err,
 
 /* ---- small typed getters: all return 0 when absent (and leave *out), -EINVAL on bad type -- */
 
-static inline int get_str(json_t *o, const char *key, const char *ctx, char **out, struct sbx_err *err)
+static inline int get_str(json_t *o, const char *key, const char *ctx, char **out,
+			  struct sbx_err *err)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -34,14 +35,15 @@ static inline int get_str(json_t *o, const char *key, const char *ctx, char **ou
 		return 0;
 	if (!json_is_string(v))
 		return BAD(err, ctx, "%s: must be a string", key);
-	if (json_string_length(v) >= OCI_MAX_STR || strlen(json_string_value(v)) !=
-							   json_string_length(v))
+	if (json_string_length(v) >= OCI_MAX_STR ||
+	    strlen(json_string_value(v)) != json_string_length(v))
 		return BAD(err, ctx, "%s: too long or contains NUL", key);
 	*out = strdup(json_string_value(v));
 	return *out ? 1 : -ENOMEM;
 }
 
-static inline int get_bool(json_t *o, const char *key, const char *ctx, bool *out, struct sbx_err *err)
+static inline int get_bool(json_t *o, const char *key, const char *ctx, bool *out,
+			   struct sbx_err *err)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -54,7 +56,7 @@ static inline int get_bool(json_t *o, const char *key, const char *ctx, bool *ou
 }
 
 static inline int get_int(json_t *o, const char *key, const char *ctx, int64_t min, int64_t max,
-		   int64_t *out, struct sbx_err *err)
+			  int64_t *out, struct sbx_err *err)
 {
 	json_t *v = json_object_get(o, key);
 	json_int_t x;
@@ -72,7 +74,7 @@ static inline int get_int(json_t *o, const char *key, const char *ctx, int64_t m
 }
 
 static inline int get_u64(json_t *o, const char *key, const char *ctx, uint64_t max, uint64_t *out,
-		   struct sbx_err *err)
+			  struct sbx_err *err)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -89,7 +91,7 @@ static inline int get_u64(json_t *o, const char *key, const char *ctx, uint64_t 
 
 /* An array (or absent) of at most max elements. */
 static inline int get_array(json_t *o, const char *key, const char *ctx, size_t max, json_t **out,
-		     struct sbx_err *err)
+			    struct sbx_err *err)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -104,7 +106,8 @@ static inline int get_array(json_t *o, const char *key, const char *ctx, size_t 
 	return 1;
 }
 
-static inline int get_obj(json_t *o, const char *key, const char *ctx, json_t **out, struct sbx_err *err)
+static inline int get_obj(json_t *o, const char *key, const char *ctx, json_t **out,
+			  struct sbx_err *err)
 {
 	json_t *v = json_object_get(o, key);
 
@@ -128,7 +131,7 @@ static inline void strv_free(char **v, size_t n)
 
 /* A string array -> NULL-terminated char **. check: 0 none, 1 absolute path, 2 env "K=V". */
 static inline int get_strv(json_t *o, const char *key, const char *ctx, size_t max, int check,
-		    char ***out, size_t *n, struct sbx_err *err)
+			   char ***out, size_t *n, struct sbx_err *err)
 {
 	json_t *a, *v;
 	size_t i;
@@ -141,7 +144,8 @@ static inline int get_strv(json_t *o, const char *key, const char *ctx, size_t m
 	r = calloc(json_array_size(a) + 1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		const char *s;
 
 		if (!json_is_string(v) || json_string_length(v) >= OCI_MAX_STR ||
@@ -152,7 +156,8 @@ static inline int get_strv(json_t *o, const char *key, const char *ctx, size_t m
 		}
 		s = json_string_value(v);
 		if (check == 1 && !oci_path_ok(s, false)) {
-			rc = BAD(err, ctx, "%s[%zu]: must be an absolute path without '..'", key, i);
+			rc =
+			    BAD(err, ctx, "%s[%zu]: must be an absolute path without '..'", key, i);
 			goto fail;
 		}
 		if (check == 2 && (s[0] == '=' || !strchr(s, '='))) {

@@ -58,8 +58,8 @@ static int parse_resources(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 			return BAD(err, ctx, "period: must be 1000..1000000 us");
 		if ((rc = get_str(c, "cpus", ctx, &r->cpus, err)) < 0)
 			return rc;
-		if (r->cpus && (strlen(r->cpus) > 256 || strspn(r->cpus, "0123456789,-") !=
-								strlen(r->cpus)))
+		if (r->cpus &&
+		    (strlen(r->cpus) > 256 || strspn(r->cpus, "0123456789,-") != strlen(r->cpus)))
 			return BAD(err, ctx, "cpus: must be a cpu list like 0-2,4");
 	}
 	if ((rc = get_obj(res, "pids", "linux.resources", &p, err)) < 0)
@@ -82,19 +82,23 @@ static int parse_resources(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 }
 
 static const char *const sc_actions[] = {
-	[OCI_SC_KILL] = "SCMP_ACT_KILL",   [OCI_SC_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
-	[OCI_SC_TRAP] = "SCMP_ACT_TRAP",   [OCI_SC_ERRNO] = "SCMP_ACT_ERRNO",
-	[OCI_SC_TRACE] = "SCMP_ACT_TRACE", [OCI_SC_ALLOW] = "SCMP_ACT_ALLOW",
-	[OCI_SC_LOG] = "SCMP_ACT_LOG",
+    [OCI_SC_KILL] = "SCMP_ACT_KILL",   [OCI_SC_KILL_PROCESS] = "SCMP_ACT_KILL_PROCESS",
+    [OCI_SC_TRAP] = "SCMP_ACT_TRAP",   [OCI_SC_ERRNO] = "SCMP_ACT_ERRNO",
+    [OCI_SC_TRACE] = "SCMP_ACT_TRACE", [OCI_SC_ALLOW] = "SCMP_ACT_ALLOW",
+    [OCI_SC_LOG] = "SCMP_ACT_LOG",
 };
 static const char *const sc_ops[] = {
-	[OCI_OP_NE] = "SCMP_CMP_NE", [OCI_OP_LT] = "SCMP_CMP_LT", [OCI_OP_LE] = "SCMP_CMP_LE",
-	[OCI_OP_EQ] = "SCMP_CMP_EQ", [OCI_OP_GE] = "SCMP_CMP_GE", [OCI_OP_GT] = "SCMP_CMP_GT",
-	[OCI_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
+    [OCI_OP_NE] = "SCMP_CMP_NE",
+    [OCI_OP_LT] = "SCMP_CMP_LT",
+    [OCI_OP_LE] = "SCMP_CMP_LE",
+    [OCI_OP_EQ] = "SCMP_CMP_EQ",
+    [OCI_OP_GE] = "SCMP_CMP_GE",
+    [OCI_OP_GT] = "SCMP_CMP_GT",
+    [OCI_OP_MASKED_EQ] = "SCMP_CMP_MASKED_EQ",
 };
 
-static int get_enum(json_t *o, const char *key, const char *ctx, const char *const *names,
-		    size_t n, int *out, struct sbx_err *err)
+static int get_enum(json_t *o, const char *key, const char *ctx, const char *const *names, size_t n,
+		    int *out, struct sbx_err *err)
 {
 	_cleanup_free_ char *v = NULL;
 	int rc = get_str(o, key, ctx, &v, err);
@@ -118,7 +122,8 @@ static int parse_sc_args(json_t *a, struct oci_syscall *sc, const char *ctx, str
 	sc->args = calloc(json_array_size(a) + 1, sizeof(*sc->args));
 	if (!sc->args)
 		return -ENOMEM;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		struct oci_sc_arg *g = &sc->args[i];
 		uint64_t idx = 0;
 
@@ -180,7 +185,8 @@ static int parse_seccomp(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 	sp->syscalls = calloc(json_array_size(a) + 1, sizeof(*sp->syscalls));
 	if (!sp->syscalls)
 		return -ENOMEM;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		struct oci_syscall *sc = &sp->syscalls[i];
 		char ctx[48];
 		json_t *args;
@@ -226,13 +232,16 @@ static int parse_sysctl(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 	s->sysctls = calloc(json_object_size(o) + 1, sizeof(*s->sysctls));
 	if (!s->sysctls)
 		return -ENOMEM;
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		struct oci_sysctl *sy = &s->sysctls[s->nsysctls];
 
 		/* keys become /proc/sys/<a>/<b>: dots and dashes only, never a path */
 		if (!*k || strlen(k) > 256 || k[0] == '.' ||
-		    strspn(k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
-			    strlen(k) || strstr(k, ".."))
+		    strspn(k,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+			strlen(k) ||
+		    strstr(k, ".."))
 			return BAD(err, "linux.sysctl", "bad key '%.64s'", k);
 		if (!json_is_string(v) || json_string_length(v) > 1024 ||
 		    strlen(json_string_value(v)) != json_string_length(v))
@@ -258,7 +267,8 @@ static int parse_devices(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 	s->devices = calloc(json_array_size(a) + 1, sizeof(*s->devices));
 	if (!s->devices)
 		return -ENOMEM;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		struct oci_device *d = &s->devices[i];
 		_cleanup_free_ char *type = NULL;
 		char ctx[40];
@@ -299,9 +309,8 @@ int oci_parse_linux(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 {
 	int rc;
 
-	if ((rc = parse_resources(lx, s, err)) < 0 ||
-	    (rc = parse_seccomp(lx, s, err)) < 0 || (rc = parse_sysctl(lx, s, err)) < 0 ||
-	    (rc = parse_devices(lx, s, err)) < 0)
+	if ((rc = parse_resources(lx, s, err)) < 0 || (rc = parse_seccomp(lx, s, err)) < 0 ||
+	    (rc = parse_sysctl(lx, s, err)) < 0 || (rc = parse_devices(lx, s, err)) < 0)
 		return rc;
 	rc = get_strv(lx, "maskedPaths", "linux", OCI_MAX_PATHS, 1, &s->masked_paths, &s->nmasked,
 		      err);
@@ -311,4 +320,3 @@ int oci_parse_linux(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 		      &s->nreadonly, err);
 	return rc < 0 ? rc : 0;
 }
-

@@ -14,9 +14,9 @@
 #include "oci/spec-json.h"
 
 static const char *const ns_names[OCI_NS_COUNT] = {
-	[OCI_NS_PID] = "pid", [OCI_NS_MOUNT] = "mount", [OCI_NS_UTS] = "uts",
-	[OCI_NS_IPC] = "ipc", [OCI_NS_NET] = "network", [OCI_NS_CGROUP] = "cgroup",
-	[OCI_NS_USER] = "user", [OCI_NS_TIME] = "time",
+    [OCI_NS_PID] = "pid",   [OCI_NS_MOUNT] = "mount", [OCI_NS_UTS] = "uts",
+    [OCI_NS_IPC] = "ipc",   [OCI_NS_NET] = "network", [OCI_NS_CGROUP] = "cgroup",
+    [OCI_NS_USER] = "user", [OCI_NS_TIME] = "time",
 };
 
 const char *oci_ns_name(enum oci_ns_type t)
@@ -25,12 +25,47 @@ const char *oci_ns_name(enum oci_ns_type t)
 }
 
 static const char *const cap_names[] = {
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-	"IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-	"LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-	"WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "DAC_READ_SEARCH",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "SETGID",
+    "SETUID",
+    "SETPCAP",
+    "LINUX_IMMUTABLE",
+    "NET_BIND_SERVICE",
+    "NET_BROADCAST",
+    "NET_ADMIN",
+    "NET_RAW",
+    "IPC_LOCK",
+    "IPC_OWNER",
+    "SYS_MODULE",
+    "SYS_RAWIO",
+    "SYS_CHROOT",
+    "SYS_PTRACE",
+    "SYS_PACCT",
+    "SYS_ADMIN",
+    "SYS_BOOT",
+    "SYS_NICE",
+    "SYS_RESOURCE",
+    "SYS_TIME",
+    "SYS_TTY_CONFIG",
+    "MKNOD",
+    "LEASE",
+    "AUDIT_WRITE",
+    "AUDIT_CONTROL",
+    "SETFCAP",
+    "MAC_OVERRIDE",
+    "MAC_ADMIN",
+    "SYSLOG",
+    "WAKE_ALARM",
+    "BLOCK_SUSPEND",
+    "AUDIT_READ",
+    "PERFMON",
+    "BPF",
+    "CHECKPOINT_RESTORE",
 };
 
 int oci_cap_from_name(const char *name)
@@ -67,14 +102,22 @@ static const struct {
 	const char *name;
 	int res;
 } rlimit_names[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },	      { "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },	      { "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },	      { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int parse_rlimits(json_t *p, struct oci_process *pr, struct sbx_err *err)
@@ -89,7 +132,8 @@ static int parse_rlimits(json_t *p, struct oci_process *pr, struct sbx_err *err)
 	pr->rlimits = calloc(json_array_size(a) + 1, sizeof(*pr->rlimits));
 	if (!pr->rlimits)
 		return -ENOMEM;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		char ctx[64];
 		_cleanup_free_ char *type = NULL;
 		struct oci_rlimit *rl = &pr->rlimits[i];
@@ -122,8 +166,8 @@ static int parse_rlimits(json_t *p, struct oci_process *pr, struct sbx_err *err)
 
 static int parse_caps(json_t *p, struct oci_process *pr, struct sbx_err *err)
 {
-	static const char *const sets[OCI_CAP_SETS] = { "bounding", "effective", "inheritable",
-							"permitted", "ambient" };
+	static const char *const sets[OCI_CAP_SETS] = {"bounding", "effective", "inheritable",
+						       "permitted", "ambient"};
 	json_t *c;
 	int rc;
 
@@ -142,7 +186,8 @@ static int parse_caps(json_t *p, struct oci_process *pr, struct sbx_err *err)
 			return rc;
 		if (!a)
 			continue;
-		json_array_foreach(a, i, v) {
+		json_array_foreach(a, i, v)
+		{
 			int cap = json_is_string(v) ? oci_cap_from_name(json_string_value(v)) : -1;
 
 			if (cap < 0)
@@ -209,11 +254,12 @@ static int parse_process(json_t *root, struct oci_spec *s, struct sbx_err *err)
 			pr->gids = calloc(json_array_size(a) + 1, sizeof(*pr->gids));
 			if (!pr->gids)
 				return -ENOMEM;
-			json_array_foreach(a, i, v) {
+			json_array_foreach(a, i, v)
+			{
 				if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 				    json_integer_value(v) >= UINT32_MAX)
-					return BAD(err, "process.user", "additionalGids[%zu]: bad gid",
-						   i);
+					return BAD(err, "process.user",
+						   "additionalGids[%zu]: bad gid", i);
 				pr->gids[pr->ngids++] = (uint32_t)json_integer_value(v);
 			}
 		}
@@ -237,7 +283,8 @@ static int parse_mounts(json_t *root, struct oci_spec *s, struct sbx_err *err)
 	s->mounts = calloc(json_array_size(a) + 1, sizeof(*s->mounts));
 	if (!s->mounts)
 		return -ENOMEM;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		struct oci_mount *m = &s->mounts[i];
 		char ctx[32];
 
@@ -281,7 +328,8 @@ static int parse_namespaces(json_t *lx, struct oci_spec *s, struct sbx_err *err)
 	rc = get_array(lx, "namespaces", "linux", OCI_NS_COUNT, &a, err);
 	if (rc <= 0)
 		return rc;
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		_cleanup_free_ char *type = NULL;
 		struct oci_namespace *n = &s->ns[s->nns];
 		char ctx[40];
@@ -318,7 +366,6 @@ const struct oci_namespace *oci_spec_ns(const struct oci_spec *s, enum oci_ns_ty
 			return &s->ns[i];
 	return NULL;
 }
-
 
 int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret, struct sbx_err *err)
 {

@@ -80,11 +80,10 @@ static int show_cg(const char *cg, struct sbx_err *err)
 }
 
 /* CT_EXEC=CMD: sh -c CMD inside the running container, then SIGKILL its init */
-static int run_exec(struct ct *c, const struct oci_spec *spec, const char *cg,
-		    struct sbx_err *err)
+static int run_exec(struct ct *c, const struct oci_spec *spec, const char *cg, struct sbx_err *err)
 {
 	struct oci_process p = spec->process;
-	char *args[] = { "/bin/sh", "-c", getenv("CT_EXEC"), NULL };
+	char *args[] = {"/bin/sh", "-c", getenv("CT_EXEC"), NULL};
 	pid_t pid;
 	int st;
 
@@ -101,7 +100,7 @@ static int run_exec(struct ct *c, const struct oci_spec *spec, const char *cg,
 
 int main(int argc, char **argv)
 {
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	struct oci_spec *spec = NULL;
 	char path[PATH_MAX], root[PATH_MAX];
 	double t[1000];

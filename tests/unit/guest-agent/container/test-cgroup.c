@@ -8,9 +8,9 @@
 #include "tap.h"
 #include "guest-agent/container/cgroup.h"
 
-static const char *const files[] = { "memory.max", "memory.low", "memory.swap.max", "cpu.weight",
-				     "cpu.max", "cpuset.cpus", "pids.max", "io.weight",
-				     "cpu.stat", "memory.events" };
+static const char *const files[] = {"memory.max", "memory.low",   "memory.swap.max", "cpu.weight",
+				    "cpu.max",    "cpuset.cpus",  "pids.max",        "io.weight",
+				    "cpu.stat",   "memory.events"};
 
 static void slurp(const char *dir, const char *f, char *buf, size_t len)
 {
@@ -44,8 +44,8 @@ static void put(const char *dir, const char *f, const char *v)
 TEST(limits_written_in_v2_units)
 {
 	const char *dir = tap_tmpdir();
-	struct oci_resources r = { 0 };
-	struct sbx_err err = { 0 };
+	struct oci_resources r = {0};
+	struct sbx_err err = {0};
 	char buf[128];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -95,8 +95,8 @@ TEST(stats_parsed)
 
 TEST(bad_ids_rejected)
 {
-	struct oci_resources r = { 0 };
-	struct sbx_err err = { 0 };
+	struct oci_resources r = {0};
+	struct sbx_err err = {0};
 	char *dir = NULL;
 
 	ASSERT_EQ(cg_create(tap_tmpdir(), "../x", &r, &dir, &err), -EINVAL);

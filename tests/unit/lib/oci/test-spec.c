@@ -11,7 +11,7 @@
 static struct oci_spec *load_full(void)
 {
 	struct oci_spec *s = NULL;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/tests/corpus/spec/full.json",
@@ -74,80 +74,80 @@ TEST(full_spec_parses)
 static const struct {
 	const char *json, *msg;
 } bad_specs[] = {
-	{ "[]", "spec: must be a JSON object" },
-	{ "{\"mounts\":[{\"destination\":\"/a\",\"type\":\"tmpfs\"},{},{},"
-	  "{\"destination\":\"rel\",\"type\":\"tmpfs\"}]}",
-	  "mounts[1]: destination: missing" },
-	{ "{\"mounts\":[{\"destination\":\"/a\",\"type\":\"tmpfs\"},"
-	  "{\"destination\":\"rel\",\"type\":\"tmpfs\"}]}",
-	  "mounts[1]: destination: must be an absolute path without '..'" },
-	{ "{\"mounts\":[{\"destination\":\"/x/../../etc\",\"type\":\"tmpfs\"}]}",
-	  "mounts[0]: destination: must be an absolute path without '..'" },
-	{ "{\"mounts\":[{\"destination\":\"/x\",\"source\":\"/y\"}]}",
-	  "mounts[0]: type: missing (and not a bind mount)" },
-	{ "{\"process\":{\"args\":[],\"cwd\":\"/\"}}", "process.args: must have at least one element" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"..\"}}",
-	  "process.cwd: must be an absolute path without '..'" },
-	{ "{\"process\":{\"args\":[\"a\"]}}", "process.cwd: missing" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"env\":[\"NOEQUALS\"]}}",
-	  "process: env[0]: must be KEY=VALUE" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"oomScoreAdj\":5000}}",
-	  "process: oomScoreAdj: 5000 out of range [-1000, 1000]" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"user\":{\"uid\":-1}}}",
-	  "process.user: uid: -1 out of range [0, 4294967294]" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_FOO\","
-	  "\"soft\":1,\"hard\":1}]}}",
-	  "process.rlimits[0]: type: unknown rlimit 'RLIMIT_FOO'" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\","
-	  "\"soft\":10,\"hard\":1}]}}",
-	  "process.rlimits[0]: soft limit above hard limit" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"capabilities\":{\"bounding\":"
-	  "[\"CAP_FLY\"]}}}",
-	  "process.capabilities: bounding[0]: unknown capability" },
-	{ "{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"terminal\":\"yes\"}}",
-	  "process: terminal: must be a boolean" },
-	{ "{\"linux\":{\"namespaces\":[{\"type\":\"pidd\"}]}}",
-	  "linux.namespaces[0]: type: unknown namespace type 'pidd'" },
-	{ "{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}}",
-	  "linux.namespaces[1]: type: 'pid' given twice" },
-	{ "{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"x\"}]}}",
-	  "linux.namespaces[0]: path: must be an absolute path without '..'" },
-	{ "{\"linux\":{\"resources\":{\"memory\":{\"limit\":9223372036854775807}}}}",
-	  "linux.resources.memory: limit: 9223372036854775807 out of range [-1, 1125899906842624]" },
-	{ "{\"linux\":{\"resources\":{\"memory\":{\"limit\":1000,\"swap\":10}}}}",
-	  "linux.resources.memory: swap: below limit (swap is memory+swap)" },
-	{ "{\"linux\":{\"resources\":{\"cpu\":{\"shares\":1}}}}",
-	  "linux.resources.cpu: shares: must be 2..262144" },
-	{ "{\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"0-1;rm\"}}}}",
-	  "linux.resources.cpu: cpus: must be a cpu list like 0-2,4" },
-	{ "{\"linux\":{\"resources\":{\"blockIO\":{\"weight\":5}}}}",
-	  "linux.resources.blockIO: weight: 5 out of range [10, 1000]" },
-	{ "{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}}",
-	  "linux.seccomp: defaultAction: unknown value 'SCMP_ACT_NOPE'" },
-	{ "{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
-	  "[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":7,\"op\":"
-	  "\"SCMP_CMP_EQ\"}]}]}}}",
-	  "linux.seccomp.syscalls[0]: index: too large" },
-	{ "{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
-	  "[],\"action\":\"SCMP_ACT_ERRNO\"}]}}}",
-	  "linux.seccomp.syscalls[0]: names: missing or empty" },
-	{ "{\"linux\":{\"maskedPaths\":[\"/proc/../etc\"]}}",
-	  "linux: maskedPaths[0]: must be an absolute path without '..'" },
-	{ "{\"linux\":{\"sysctl\":{\"../../etc/x\":\"1\"}}}", "linux.sysctl: bad key '../../etc/x'" },
-	{ "{\"linux\":{\"devices\":[{\"path\":\"/etc/x\",\"type\":\"c\"}]}}",
-	  "linux.devices[0]: path: must be an absolute path under /dev" },
-	{ "{\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"z\"}]}}",
-	  "linux.devices[0]: type: must be c, b, u or p" },
-	{ "{\"hostname\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
-	  "hostname: longer than 64 bytes" },
-	{ "{\"hostname\":\"a\",\"hostname\":\"b\"}", NULL },
+    {"[]", "spec: must be a JSON object"},
+    {"{\"mounts\":[{\"destination\":\"/a\",\"type\":\"tmpfs\"},{},{},"
+     "{\"destination\":\"rel\",\"type\":\"tmpfs\"}]}",
+     "mounts[1]: destination: missing"},
+    {"{\"mounts\":[{\"destination\":\"/a\",\"type\":\"tmpfs\"},"
+     "{\"destination\":\"rel\",\"type\":\"tmpfs\"}]}",
+     "mounts[1]: destination: must be an absolute path without '..'"},
+    {"{\"mounts\":[{\"destination\":\"/x/../../etc\",\"type\":\"tmpfs\"}]}",
+     "mounts[0]: destination: must be an absolute path without '..'"},
+    {"{\"mounts\":[{\"destination\":\"/x\",\"source\":\"/y\"}]}",
+     "mounts[0]: type: missing (and not a bind mount)"},
+    {"{\"process\":{\"args\":[],\"cwd\":\"/\"}}", "process.args: must have at least one element"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"..\"}}",
+     "process.cwd: must be an absolute path without '..'"},
+    {"{\"process\":{\"args\":[\"a\"]}}", "process.cwd: missing"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"env\":[\"NOEQUALS\"]}}",
+     "process: env[0]: must be KEY=VALUE"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"oomScoreAdj\":5000}}",
+     "process: oomScoreAdj: 5000 out of range [-1000, 1000]"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"user\":{\"uid\":-1}}}",
+     "process.user: uid: -1 out of range [0, 4294967294]"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_FOO\","
+     "\"soft\":1,\"hard\":1}]}}",
+     "process.rlimits[0]: type: unknown rlimit 'RLIMIT_FOO'"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\","
+     "\"soft\":10,\"hard\":1}]}}",
+     "process.rlimits[0]: soft limit above hard limit"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"capabilities\":{\"bounding\":"
+     "[\"CAP_FLY\"]}}}",
+     "process.capabilities: bounding[0]: unknown capability"},
+    {"{\"process\":{\"args\":[\"a\"],\"cwd\":\"/\",\"terminal\":\"yes\"}}",
+     "process: terminal: must be a boolean"},
+    {"{\"linux\":{\"namespaces\":[{\"type\":\"pidd\"}]}}",
+     "linux.namespaces[0]: type: unknown namespace type 'pidd'"},
+    {"{\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}}",
+     "linux.namespaces[1]: type: 'pid' given twice"},
+    {"{\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"x\"}]}}",
+     "linux.namespaces[0]: path: must be an absolute path without '..'"},
+    {"{\"linux\":{\"resources\":{\"memory\":{\"limit\":9223372036854775807}}}}",
+     "linux.resources.memory: limit: 9223372036854775807 out of range [-1, 1125899906842624]"},
+    {"{\"linux\":{\"resources\":{\"memory\":{\"limit\":1000,\"swap\":10}}}}",
+     "linux.resources.memory: swap: below limit (swap is memory+swap)"},
+    {"{\"linux\":{\"resources\":{\"cpu\":{\"shares\":1}}}}",
+     "linux.resources.cpu: shares: must be 2..262144"},
+    {"{\"linux\":{\"resources\":{\"cpu\":{\"cpus\":\"0-1;rm\"}}}}",
+     "linux.resources.cpu: cpus: must be a cpu list like 0-2,4"},
+    {"{\"linux\":{\"resources\":{\"blockIO\":{\"weight\":5}}}}",
+     "linux.resources.blockIO: weight: 5 out of range [10, 1000]"},
+    {"{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}}",
+     "linux.seccomp: defaultAction: unknown value 'SCMP_ACT_NOPE'"},
+    {"{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+     "[\"mkdir\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":7,\"op\":"
+     "\"SCMP_CMP_EQ\"}]}]}}}",
+     "linux.seccomp.syscalls[0]: index: too large"},
+    {"{\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+     "[],\"action\":\"SCMP_ACT_ERRNO\"}]}}}",
+     "linux.seccomp.syscalls[0]: names: missing or empty"},
+    {"{\"linux\":{\"maskedPaths\":[\"/proc/../etc\"]}}",
+     "linux: maskedPaths[0]: must be an absolute path without '..'"},
+    {"{\"linux\":{\"sysctl\":{\"../../etc/x\":\"1\"}}}", "linux.sysctl: bad key '../../etc/x'"},
+    {"{\"linux\":{\"devices\":[{\"path\":\"/etc/x\",\"type\":\"c\"}]}}",
+     "linux.devices[0]: path: must be an absolute path under /dev"},
+    {"{\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"z\"}]}}",
+     "linux.devices[0]: type: must be c, b, u or p"},
+    {"{\"hostname\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+     "hostname: longer than 64 bytes"},
+    {"{\"hostname\":\"a\",\"hostname\":\"b\"}", NULL},
 };
 
 TEST(malformed_specs_rejected_with_path)
 {
 	for (size_t i = 0; i < sizeof(bad_specs) / sizeof(bad_specs[0]); i++) {
 		struct oci_spec *s = NULL;
-		struct sbx_err err = { 0 };
+		struct sbx_err err = {0};
 		int r = oci_spec_parse(bad_specs[i].json, strlen(bad_specs[i].json), &s, &err);
 
 		if (r >= 0)
@@ -173,7 +173,7 @@ TEST(path_check)
 TEST(oversized_spec_rejected)
 {
 	struct oci_spec *s = NULL;
-	struct sbx_err err = { 0 };
+	struct sbx_err err = {0};
 
 	ASSERT_EQ(oci_spec_parse("{}", OCI_MAX_SPEC_BYTES + 1, &s, &err), -E2BIG);
 }
