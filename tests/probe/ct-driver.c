@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "base/parse.h"
 #include "guest-agent/container/cgroup.h"
 #include "guest-agent/container/container.h"
 
@@ -105,9 +106,11 @@ int main(int argc, char **argv)
 	char path[PATH_MAX], root[PATH_MAX];
 	double t[1000];
 	const char *cgp = getenv("CT_CGROUP_PARENT");
-	int status = 0, n = argc > 2 ? atoi(argv[2]) : 1, sig = argc > 3 ? atoi(argv[3]) : 0;
+	int status = 0;
+	uint32_t n = 1, sig = 0;
 
-	if (argc < 2 || n < 1 || n > 1000) {
+	if (argc < 2 || (argc > 2 && parse_u32(argv[2], 1, 1000, &n, NULL) < 0) ||
+	    (argc > 3 && parse_u32(argv[3], 0, 64, &sig, NULL) < 0)) {
 		fprintf(stderr, "usage: ct-driver BUNDLE [N [SIG]]\n");
 		return 2;
 	}
@@ -125,7 +128,7 @@ int main(int argc, char **argv)
 		perror(path);
 		return 125;
 	}
-	for (int i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		struct timespec a, b;
 		struct ct *c = NULL;
 		char *cg = NULL, id[32];
