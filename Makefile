@@ -44,9 +44,11 @@ SYS_LIBS := -lseccomp -lprotobuf-c -ljansson -lfdt -larchive -lcrypto -lcurl -lm
 .PHONY: all deps kernel kernel-check initrd images test test-unit test-host test-vm bench install \
 	clean demo fuzz format format-check lint check-deps
 
-# Filled by build.mk files: LIBS (names, link order high to low), BINS (paths under $(BIN)).
+# Filled by build.mk files: LIBS (names), BINS (installed programs under $(BIN)), TEST_BINS
+# (helpers tests need, built by `all` but never installed).
 LIBS :=
 BINS :=
+TEST_BINS :=
 PROTOS := $(wildcard proto/*.proto)
 PROTO_C := $(patsubst proto/%.proto,$(GEN)/proto/%.pb-c.c,$(PROTOS))
 PROTO_H := $(PROTO_C:.c=.h)
@@ -128,7 +130,7 @@ $(BUILD)/fuzz/%: $(BUILD)/obj-fuzz/%.o $(call libs,fuzz,$(LIBS))
 	$(call say,LD,$@)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
 
 # ---- top-level targets -----------------------------------------------------------------------
-all: $(BINS)
+all: $(BINS) $(TEST_BINS)
 
 deps:
 	@tools/install-deps

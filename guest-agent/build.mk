@@ -3,7 +3,7 @@ LIBS += sbxagentct
 LIB_SRCS_sbxagentct := $(wildcard guest-agent/container/*.c)
 
 # Test-only driver: runs one container from a bundle (tests/host/test_agent_container.sh).
-BINS += $(BUILD)/tests/ct-driver
+TEST_BINS += $(BUILD)/tests/ct-driver
 $(BUILD)/tests/ct-driver: $(BUILD)/obj-$(VARIANT)/tests/probe/ct-driver.o \
 		$(call libs,$(VARIANT),sbxagentct sbxoci sbxbase)
 	@mkdir -p $(@D)
