@@ -6,6 +6,10 @@
 
 struct sbx_err;
 struct guest_mem;
+struct kvm_segment;
+
+/* A flat 4 GiB segment; code segments (type & 8) become 64-bit when long_mode. */
+void x86_flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int long_mode);
 
 int x86_setup_cpuid(int kvm_fd, int vcpu_fd, unsigned id, unsigned n_vcpus, struct sbx_err *err);
 /* FPU, MSRs and LVT0/LVT1 (ExtINT/NMI) for every vCPU. */

@@ -4,6 +4,7 @@
 
 #include "base/cleanup.h"
 #include "base/err.h"
+#include "vmm/x86/cpu.h"
 
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -64,26 +65,13 @@ static void build_guest(uint8_t *mem)
 	memcpy(mem + HANDLER_ADDR, handler, sizeof(handler));
 }
 
-static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, int code)
-{
-	memset(s, 0, sizeof(*s));
-	s->selector = sel;
-	s->limit = 0xffffffff;
-	s->type = type;
-	s->present = 1;
-	s->s = 1;
-	s->g = 1;
-	s->l = code ? 1 : 0;
-	s->db = code ? 0 : 1;
-}
-
 static int setup_vcpu(int vcpu, struct sbx_err *err)
 {
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu, KVM_GET_SREGS, &sregs) < 0)
 		return sbx_fail(err, errno, "KVM_GET_SREGS");
-	set_seg(&sregs.cs, 0x8, 0xb, 1);
-	set_seg(&sregs.ds, 0x10, 0x3, 0);
+	x86_flat_segment(&sregs.cs, 0x8, 0xb, 1);
+	x86_flat_segment(&sregs.ds, 0x10, 0x3, 1);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.gdt.base = GDT_ADDR;
 	sregs.gdt.limit = 3 * 8 - 1;

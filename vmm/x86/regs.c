@@ -49,7 +49,7 @@ int x86_setup_common(int vcpu_fd, struct sbx_err *err)
 	return 0;
 }
 
-static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int long_mode)
+void x86_flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int long_mode)
 {
 	memset(s, 0, sizeof(*s));
 	s->base = 0;
@@ -81,10 +81,10 @@ int x86_setup_regs_pvh(int vcpu_fd, uint64_t entry, uint64_t start_info, struct 
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return sbx_fail(err, errno, "KVM_GET_SREGS");
-	flat_segment(&sregs.cs, 0x10, 0xb, 0);
-	flat_segment(&sregs.ds, 0x18, 0x3, 0);
+	x86_flat_segment(&sregs.cs, 0x10, 0xb, 0);
+	x86_flat_segment(&sregs.ds, 0x18, 0x3, 0);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
-	flat_segment(&sregs.tr, 0x20, 0xb, 0);
+	x86_flat_segment(&sregs.tr, 0x20, 0xb, 0);
 	sregs.tr.s = 0;
 	sregs.cr0 = 0x11; /* PE, ET */
 	sregs.cr3 = 0;
@@ -119,8 +119,8 @@ int x86_setup_regs_long(int vcpu_fd, struct guest_mem *gm, uint64_t entry, uint6
 	struct kvm_sregs sregs;
 	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
 		return sbx_fail(err, errno, "KVM_GET_SREGS");
-	flat_segment(&sregs.cs, 0x10, 0xb, 1);
-	flat_segment(&sregs.ds, 0x18, 0x3, 1);
+	x86_flat_segment(&sregs.cs, 0x10, 0xb, 1);
+	x86_flat_segment(&sregs.ds, 0x18, 0x3, 1);
 	sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
 	sregs.gdt.base = LAYOUT_GDT;
 	sregs.gdt.limit = sizeof(gdt) - 1;
