@@ -18,7 +18,8 @@ spec() {
 	local cmd=${1//\"/\\\"}
 	cat >"$tmp/b/config.json" <<JSON
 {"root":{"path":"rootfs"},"process":{"args":["/bin/sh","-c","$cmd"],"env":["PATH=/bin"],"cwd":"/"},
- "mounts":[{"destination":"/proc","type":"proc","source":"proc"}],
+ "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+  {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]}],
  "linux":{"namespaces":[{"type":"pid"},{"type":"mount"},{"type":"cgroup"}],
   "resources":{"memory":{"limit":33554432,"reservation":8388608},"pids":{"limit":16},
    "cpu":{"shares":1024,"quota":50000,"period":100000}}}}
