@@ -38,7 +38,7 @@ enum {
 #define BASE_CMDLINE "console=ttyS0 reboot=k,cold,panic_warm panic=-1"
 
 #define MAX_DISKS 8
-#define MAX_DEVICES (2 * MAX_DISKS + 1)
+#define MAX_DEVICES (2 * MAX_DISKS + 2)
 
 struct disk_opt {
 	char path[4096];
@@ -56,26 +56,31 @@ struct vmm_opts {
 	const char *console;
 	const char *kvm;
 	const char *api;
+	const char *vsock_uds;
+	uint64_t vsock_cid;
 	uint32_t cpus;
 	uint32_t mem_mib;
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sbx-vmm --kernel PATH [options]\n"
-		"  --kernel PATH          ELF vmlinux (PVH) or bzImage\n"
-		"  --initrd PATH          initial ramdisk\n"
-		"  --cmdline STR          appended to \"" BASE_CMDLINE "\"\n"
-		"  --cpus N               vCPUs, 1-32 (default 1)\n"
-		"  --mem MIB              guest memory in MiB (default 128)\n"
-		"  --console stdout|file:PATH|none   guest serial console (default stdout)\n"
-		"  --disk PATH[,ro][,serial=ID]      virtio-blk disk (repeatable, up to 8)\n"
-		"  --spare-disks N        empty virtio-blk slots for media inserted later\n"
-		"  --api PATH             control API (ttrpc, proto/vmm.proto) on a unix socket\n"
-		"  --kvm PATH             KVM device (default /dev/kvm)\n"
-		"exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
-		"             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
+	fprintf(
+	    f, "usage: sbx-vmm --kernel PATH [options]\n"
+	       "  --kernel PATH          ELF vmlinux (PVH) or bzImage\n"
+	       "  --initrd PATH          initial ramdisk\n"
+	       "  --cmdline STR          appended to \"" BASE_CMDLINE "\"\n"
+	       "  --cpus N               vCPUs, 1-32 (default 1)\n"
+	       "  --mem MIB              guest memory in MiB (default 128)\n"
+	       "  --console stdout|file:PATH|none   guest serial console (default stdout)\n"
+	       "  --disk PATH[,ro][,serial=ID]      virtio-blk disk (repeatable, up to 8)\n"
+	       "  --spare-disks N        empty virtio-blk slots for media inserted later\n"
+	       "  --vsock-cid CID        virtio-vsock with this guest CID (3 and up)\n"
+	       "  --vsock-uds PATH       host side of vsock: \"CONNECT <port>\\n\" on PATH, guest\n"
+	       "                         connections to host port P reach PATH_P\n"
+	       "  --api PATH             control API (ttrpc, proto/vmm.proto) on a unix socket\n"
+	       "  --kvm PATH             KVM device (default /dev/kvm)\n"
+	       "exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
+	       "             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
 }
 
 /* PATH[,ro][,serial=ID] */
@@ -118,6 +123,8 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 					     {"disk", required_argument, NULL, 'd'},
 					     {"spare-disks", required_argument, NULL, 's'},
 					     {"api", required_argument, NULL, 'a'},
+					     {"vsock-cid", required_argument, NULL, 'v'},
+					     {"vsock-uds", required_argument, NULL, 'u'},
 					     {NULL, 0, NULL, 0}};
 	*o = (struct vmm_opts){
 	    .cmdline = "", .console = "stdout", .kvm = "/dev/kvm", .cpus = 1, .mem_mib = 128};
@@ -154,6 +161,14 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 		case 'a':
 			o->api = optarg;
 			break;
+		case 'v':
+			r = parse_u64(optarg, 3, 0xfffffffeull, &o->vsock_cid, err);
+			if (r < 0)
+				return sbx_wrap(err, "--vsock-cid");
+			break;
+		case 'u':
+			o->vsock_uds = optarg;
+			break;
 		case 'd':
 			r = parse_disk(optarg, o, err);
 			if (r < 0)
@@ -176,6 +191,8 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 		return sbx_failx(err, EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (!o->kernel)
 		return sbx_failx(err, EINVAL, "--kernel is required");
+	if (o->vsock_uds && !o->vsock_cid)
+		return sbx_failx(err, EINVAL, "--vsock-uds needs --vsock-cid");
 	return 0;
 }
 
@@ -204,6 +221,7 @@ struct device {
 static struct device devices[MAX_DEVICES];
 static unsigned n_devices;
 static struct vmm_ctl ctl = {.listen_fd = -1};
+static struct virtio_vsock *vsock;
 
 static void on_kick(void *opaque, uint32_t events)
 {
@@ -230,8 +248,8 @@ static int add_device(const struct vdev_ops *ops, void *dev, struct guest_mem *g
 }
 
 /* Creates every device model: disk files are opened here, before KVM. */
-static int create_devices(struct vm *vm, const struct vmm_opts *o, char *cmdline, size_t len,
-			  struct sbx_err *err)
+static int create_devices(struct vm *vm, const struct vmm_opts *o, struct event_loop *loop,
+			  char *cmdline, size_t len, struct sbx_err *err)
 {
 	for (unsigned i = 0; i < o->n_disks + o->spare_disks; i++) {
 		const struct disk_opt *d = i < o->n_disks ? &o->disks[i] : NULL;
@@ -249,6 +267,14 @@ static int create_devices(struct vm *vm, const struct vmm_opts *o, char *cmdline
 	int r = add_device(&virtio_rng_ops, virtio_rng_new(), &vm->mem, err);
 	if (r < 0)
 		return r;
+	if (o->vsock_cid) {
+		r = virtio_vsock_new(o->vsock_cid, o->vsock_uds, loop, &vsock, err);
+		if (r == 0)
+			r = add_device(&virtio_vsock_ops, vsock, &vm->mem, err);
+		if (r < 0)
+			return r;
+		virtio_vsock_set_transport(vsock, &devices[n_devices - 1].t);
+	}
 	for (unsigned i = 0; i < n_devices; i++) {
 		size_t used = strlen(cmdline);
 		char entry[64];
@@ -351,8 +377,9 @@ int main(int argc, char **argv)
 	    .kernel_path = o.kernel, .initrd_path = o.initrd, .cmdline = cmdline};
 	int code = EXIT_BAD_INPUT;
 	struct event_loop *loop = NULL;
-	if (vm_init_memory(vm, (uint64_t)o.mem_mib << 20, &err) < 0 ||
-	    create_devices(vm, &o, cmdline, sizeof(cmdline), &err) < 0 ||
+	if (event_loop_new(&loop, &err) < 0 ||
+	    vm_init_memory(vm, (uint64_t)o.mem_mib << 20, &err) < 0 ||
+	    create_devices(vm, &o, loop, cmdline, sizeof(cmdline), &err) < 0 ||
 	    boot_prepare(&vm->mem, o.cpus, &bc, &img, &err) < 0)
 		goto fail;
 
@@ -380,8 +407,7 @@ int main(int argc, char **argv)
 		sbx_failx(&err, EEXIST, "device registration failed");
 		goto fail;
 	}
-	if (boot_set_registers(vm, &img, &err) < 0 || event_loop_new(&loop, &err) < 0 ||
-	    attach_devices(vm, loop, &err) < 0)
+	if (boot_set_registers(vm, &img, &err) < 0 || attach_devices(vm, loop, &err) < 0)
 		goto fail;
 	ctl.vm = vm;
 	for (unsigned i = 0; i < n_devices; i++)
@@ -411,6 +437,7 @@ int main(int argc, char **argv)
 	if (why == VM_STOP_ERROR || why == VM_STOP_TRIPLE_FAULT)
 		fprintf(stderr, "sbx-vmm: %s\n", vm->stop_detail);
 	vm_destroy(vm);
+	virtio_vsock_free(vsock);
 	event_loop_free(loop);
 	if (console >= 0)
 		close(console);
@@ -419,6 +446,7 @@ fail:
 	vmm_ctl_stop(&ctl);
 	fprintf(stderr, "sbx-vmm: %s\n", err.msg);
 	vm_destroy(vm);
+	virtio_vsock_free(vsock);
 	event_loop_free(loop);
 	if (console >= 0)
 		close(console);

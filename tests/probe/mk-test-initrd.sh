@@ -3,7 +3,8 @@
 # (CPUs, memory, virtio devices) and then acts on sbx.test=<action> from the kernel command
 # line: ready (default: print the marker and reset), panic (sysrq crash), write (a pattern
 # to /dev/vda and an attempt on /dev/vdb, both flushed), or waitdisk (until media appears in
-# the empty /dev/vda).
+# the empty /dev/vda), or vsock (connect to host port 5000, then serve 8 transfers on port 1234
+# with tests/probe/vsock-peer).
 set -euo pipefail
 out=${1:?usage: mk-test-initrd.sh OUT}
 tmp=$(mktemp -d)
@@ -11,6 +12,8 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp"/{bin,proc,sys,dev,mnt}
 cp /bin/busybox "$tmp/bin/busybox"
 ln -s busybox "$tmp/bin/sh"
+peer=$(dirname "$0")/../../build/tests/vsock-peer
+[ -x "$peer" ] && cp "$peer" "$tmp/bin/vsock-peer"
 cat >"$tmp/init" <<'INIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -50,6 +53,10 @@ write)
 		echo "vdb_write=ok" || echo "vdb_write=fail"
 	;;
 panic) echo c >/proc/sysrq-trigger ;;
+vsock)
+	vsock-peer guest-connect 5000 1048576
+	vsock-peer guest-serve 1234 8
+	;;
 esac
 echo "sbx-guest-ready"
 reboot -f

@@ -148,6 +148,11 @@ int vq_pop(struct vq *q, const struct guest_mem *gm, struct vq_chain *c)
 	return 1;
 }
 
+void vq_unpop(struct vq *q)
+{
+	q->last_avail--;
+}
+
 int vq_push(struct vq *q, const struct guest_mem *gm, uint16_t head, uint32_t written)
 {
 	uint8_t *used = gm_ptr(gm, q->used, 6 + 8ull * q->num);
@@ -212,4 +217,23 @@ uint64_t buf_to_iov(const struct iovec *iov, unsigned n, uint64_t skip, const vo
 		    uint64_t len)
 {
 	return iov_copy(iov, n, skip, (uint8_t *)buf, len, true);
+}
+
+unsigned iov_slice(const struct iovec *iov, unsigned n, uint64_t skip, uint64_t len,
+		   struct iovec *out)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n && len; i++) {
+		if (skip >= iov[i].iov_len) {
+			skip -= iov[i].iov_len;
+			continue;
+		}
+		uint64_t take = iov[i].iov_len - skip;
+		if (take > len)
+			take = len;
+		out[k++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, take};
+		len -= take;
+		skip = 0;
+	}
+	return k;
 }

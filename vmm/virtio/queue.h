@@ -38,6 +38,8 @@ int vq_validate(const struct vq *q, const struct guest_mem *gm);
 
 /* 1: a chain was taken, 0: ring empty, -EINVAL: the driver broke the ring (device must reset). */
 int vq_pop(struct vq *q, const struct guest_mem *gm, struct vq_chain *c);
+/* Gives back the chain vq_pop() just took, unused (the device found nothing to put in it). */
+void vq_unpop(struct vq *q);
 /* Returns the chain with `written` bytes written; -EINVAL if the used ring vanished. */
 int vq_push(struct vq *q, const struct guest_mem *gm, uint16_t head, uint32_t written);
 /* Whether the driver wants an interrupt for what was pushed since the last one. */
@@ -47,3 +49,7 @@ bool vq_should_notify(struct vq *q, const struct guest_mem *gm);
 uint64_t iov_to_buf(const struct iovec *iov, unsigned n, uint64_t skip, void *buf, uint64_t len);
 uint64_t buf_to_iov(const struct iovec *iov, unsigned n, uint64_t skip, const void *buf,
 		    uint64_t len);
+/* Fills out[] with the part of iov[] from byte `skip` on, at most `len` bytes; returns the
+ * number of entries (never more than n). */
+unsigned iov_slice(const struct iovec *iov, unsigned n, uint64_t skip, uint64_t len,
+		   struct iovec *out);
