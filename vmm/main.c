@@ -305,6 +305,49 @@ static int attach_devices(struct vm *vm, struct event_loop *loop, struct sbx_err
 	return 0;
 }
 
+/* --console stdout: the VMM's stdin is the guest's console input. The UART holds 64 bytes, so
+ * stdin is only read while the FIFO has room; the guest emptying it resumes reading. */
+static struct serial serial;
+static struct event_loop *stdin_loop;
+static int stdin_paused;
+
+static void on_stdin(void *opaque, uint32_t events)
+{
+	(void)opaque;
+	(void)events;
+	uint8_t buf[SERIAL_FIFO];
+	size_t space = serial_rx_space(&serial);
+	if (space == 0) {
+		event_del(stdin_loop, 0);
+		__atomic_store_n(&stdin_paused, 1, __ATOMIC_SEQ_CST);
+		/* the guest may have drained the FIFO in between; then nobody else resumes */
+		if (serial_rx_space(&serial) &&
+		    __atomic_exchange_n(&stdin_paused, 0, __ATOMIC_SEQ_CST))
+			event_add(stdin_loop, 0, EPOLLIN, on_stdin, NULL);
+		return;
+	}
+	ssize_t n = read(0, buf, space);
+	if (n > 0)
+		serial_input(&serial, buf, (size_t)n);
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		event_del(stdin_loop, 0); /* end of input */
+}
+
+static void on_console_drained(void *opaque)
+{
+	(void)opaque;
+	if (__atomic_exchange_n(&stdin_paused, 0, __ATOMIC_SEQ_CST))
+		event_add(stdin_loop, 0, EPOLLIN, on_stdin, NULL);
+}
+
+static void console_input_start(struct event_loop *loop)
+{
+	stdin_loop = loop;
+	serial.rx_drained = on_console_drained;
+	/* a regular file or /dev/null cannot be polled: then the guest simply gets no input */
+	event_add(loop, 0, EPOLLIN, on_stdin, NULL);
+}
+
 static void *device_thread(void *arg)
 {
 	log_set_thread("devices");
@@ -402,11 +445,12 @@ int main(int argc, char **argv)
 	code = EXIT_VMM_ERROR;
 	if (kind < 0 || vm_create_kvm(vm, o.kvm, o.cpus, &err) < 0)
 		goto fail;
-	struct serial serial;
 	if (serial_init(&serial, vm, console) < 0 || legacy_init(vm) < 0) {
 		sbx_failx(&err, EEXIST, "device registration failed");
 		goto fail;
 	}
+	if (strcmp(o.console, "stdout") == 0)
+		console_input_start(loop);
 	if (boot_set_registers(vm, &img, &err) < 0 || attach_devices(vm, loop, &err) < 0)
 		goto fail;
 	ctl.vm = vm;

@@ -4,7 +4,7 @@
 # line: ready (default: print the marker and reset), panic (sysrq crash), write (a pattern
 # to /dev/vda and an attempt on /dev/vdb, both flushed), or waitdisk (until media appears in
 # the empty /dev/vda), or vsock (connect to host port 5000, then serve 8 transfers on port 1234
-# with tests/probe/vsock-peer).
+# with tests/probe/vsock-peer), or stdin (read a console line and print it back).
 set -euo pipefail
 out=${1:?usage: mk-test-initrd.sh OUT}
 tmp=$(mktemp -d)
@@ -53,6 +53,11 @@ write)
 		echo "vdb_write=ok" || echo "vdb_write=fail"
 	;;
 panic) echo c >/proc/sysrq-trigger ;;
+stdin)
+	echo "guest-waiting-for-input"
+	read -r line
+	echo "guest-read=$line"
+	;;
 vsock)
 	vsock-peer guest-connect 5000 1048576
 	vsock-peer guest-serve 1234 8

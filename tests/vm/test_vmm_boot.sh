@@ -56,4 +56,21 @@ wait_for 30 sh -c "grep -q vcpu0 /proc/$pid/task/*/comm 2>/dev/null"
 kill -TERM "$pid"
 wait "$pid"
 expect_eq "SIGTERM stops the VM with exit 5" 5 "$?"
+
+# console input: a line longer than the UART's 64-byte FIFO, typed on the VMM's stdin once the
+# guest reads (bytes sent while the guest's 8250 driver starts are dropped, as on real UARTs)
+line=$(printf 'typed-on-the-host-%.0s' $(seq 12))
+fifo=$(mktemp -u /tmp/sbx-stdin.XXXXXX)
+mkfifo "$fifo"
+timeout 120 "$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" \
+	--cmdline "quiet sbx.test=stdin" <"$fifo" >"$fifo.out" 2>&1 &
+pid=$!
+exec 7>"$fifo"
+wait_for 100 grep -q guest-waiting-for-input "$fifo.out"
+echo "$line" >&7
+exec 7>&-
+wait "$pid"
+expect_match "the guest reads a console line from the VMM's stdin" "guest-read=$line\$" \
+	"$(tr -d '\r' <"$fifo.out" | grep guest-read=)"
+rm -f "$fifo" "$fifo.out"
 done_testing

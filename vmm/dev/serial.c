@@ -110,6 +110,7 @@ static void serial_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, 
 		}
 	} else {
 		uint8_t v = 0;
+		bool drained = false;
 		switch (off) {
 		case UART_RX:
 			if (dlab) {
@@ -118,6 +119,7 @@ static void serial_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, 
 				v = s->rx[s->rx_head];
 				s->rx_head = (s->rx_head + 1) % SERIAL_FIFO;
 				s->rx_count--;
+				drained = s->rx_count == 0;
 			}
 			break;
 		case UART_IER:
@@ -147,6 +149,12 @@ static void serial_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, 
 			break;
 		}
 		data[0] = v;
+		if (drained && s->rx_drained) {
+			update_irq(s);
+			pthread_mutex_unlock(&s->lock);
+			s->rx_drained(s->rx_opaque);
+			return;
+		}
 	}
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
@@ -161,11 +169,21 @@ int serial_init(struct serial *s, struct vm *vm, int out_fd)
 	return bus_register(&vm->pio, SERIAL_BASE, 8, serial_io, s);
 }
 
-void serial_input(struct serial *s, const uint8_t *buf, size_t len)
+size_t serial_input(struct serial *s, const uint8_t *buf, size_t len)
 {
+	size_t i;
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < len && s->rx_count < SERIAL_FIFO; i++)
+	for (i = 0; i < len && s->rx_count < SERIAL_FIFO; i++)
 		s->rx[(s->rx_head + s->rx_count++) % SERIAL_FIFO] = buf[i];
 	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
+	return i;
+}
+
+size_t serial_rx_space(struct serial *s)
+{
+	pthread_mutex_lock(&s->lock);
+	size_t n = SERIAL_FIFO - s->rx_count;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }

@@ -20,8 +20,13 @@ struct serial {
 	unsigned rx_head, rx_count;
 	int thre_pending; /* transmit-empty interrupt not yet acknowledged */
 	uint64_t tx_bytes;
+	/* called (from a vCPU thread) when the guest has emptied the receive FIFO */
+	void (*rx_drained)(void *opaque);
+	void *rx_opaque;
 };
 
 int serial_init(struct serial *s, struct vm *vm, int out_fd);
-/* Queues input for the guest (drops what does not fit in the FIFO). */
-void serial_input(struct serial *s, const uint8_t *buf, size_t len);
+/* Queues input for the guest; returns how many bytes fit in the FIFO. */
+size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
+/* Free bytes in the receive FIFO. */
+size_t serial_rx_space(struct serial *s);
