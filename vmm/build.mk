@@ -12,7 +12,7 @@ $(BIN)/kvm-probe: $(BUILD)/obj-$(VARIANT)/vmm/kvm-probe-main.o \
 $(BIN)/sbx-vmm: $(BUILD)/obj-$(VARIANT)/vmm/main.o \
 		$(call libs,$(VARIANT),sbxvmm sbxttrpc sbxproto sbxbase)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lslirp \
+	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lslirp -lseccomp \
 		-lprotobuf-c -lpthread
 
 $(BIN)/sbx-vmmctl: $(BUILD)/obj-$(VARIANT)/vmm/vmmctl-main.o \

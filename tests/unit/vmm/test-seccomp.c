@@ -1,0 +1,116 @@
+/* The VMM's per-thread allow-lists: a syscall outside the list kills the process with SIGSYS,
+ * what the thread needs still works, and no_new_privs is set. Each case runs in a child. */
+#define _GNU_SOURCE
+#include "tap.h"
+#include "vmm/seccomp.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs body in a child after applying `kind`; returns the wait status. */
+static int in_child(enum vmm_thread_kind kind, int (*body)(void))
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (vmm_seccomp_apply(kind, NULL) < 0)
+			_exit(100);
+		_exit(body());
+	}
+	int status = 0;
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static int make_inet_socket(void)
+{
+	return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 1;
+}
+
+static int to_parent[2], to_child[2];
+
+/* what every thread does, reading and writing fds it was given; then it waits while the
+ * parent looks at its /proc status */
+static int allowed_work(void)
+{
+	char c = 'x';
+	if (write(to_parent[1], &c, 1) != 1 || read(to_child[0], &c, 1) != 1)
+		return 4;
+	return 0;
+}
+
+static int exec_shell(void)
+{
+	char *argv[] = {"/bin/true", NULL};
+	execve("/bin/true", argv, NULL);
+	return 0;
+}
+
+TEST(a_syscall_outside_the_list_kills_with_sigsys)
+{
+	const enum vmm_thread_kind kinds[] = {VMM_THREAD_MAIN, VMM_THREAD_VCPU, VMM_THREAD_DEVICES,
+					      VMM_THREAD_CONTROL, VMM_THREAD_SIGNAL};
+	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int st = in_child(kinds[i], make_inet_socket);
+		ASSERT_TRUE(WIFSIGNALED(st));
+		ASSERT_EQ(WTERMSIG(st), SIGSYS);
+		st = in_child(kinds[i], exec_shell);
+		ASSERT_TRUE(WIFSIGNALED(st));
+		ASSERT_EQ(WTERMSIG(st), SIGSYS);
+	}
+}
+
+static int vcpu_opens_a_file(void)
+{
+	return fopen("/etc/hostname", "r") ? 0 : 1;
+}
+
+TEST(vcpu_threads_cannot_open_files)
+{
+	int st = in_child(VMM_THREAD_VCPU, vcpu_opens_a_file);
+	ASSERT_TRUE(WIFSIGNALED(st));
+	ASSERT_EQ(WTERMSIG(st), SIGSYS);
+}
+
+static bool status_has(pid_t pid, const char *line)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return strstr(buf, line) != NULL;
+}
+
+TEST(allowed_syscalls_work_with_no_new_privs_and_a_filter)
+{
+	ASSERT_EQ(pipe(to_parent), 0);
+	ASSERT_EQ(pipe(to_child), 0);
+	const enum vmm_thread_kind kinds[] = {VMM_THREAD_MAIN, VMM_THREAD_VCPU, VMM_THREAD_DEVICES,
+					      VMM_THREAD_CONTROL, VMM_THREAD_SIGNAL};
+	for (unsigned i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			if (vmm_seccomp_apply(kinds[i], NULL) < 0)
+				_exit(100);
+			_exit(allowed_work());
+		}
+		char c;
+		ASSERT_EQ(read(to_parent[0], &c, 1), 1);
+		bool nnp = status_has(pid, "NoNewPrivs:\t1"),
+		     filtered = status_has(pid, "Seccomp:\t2");
+		ASSERT_EQ(write(to_child[1], &c, 1), 1);
+		int st = 0;
+		waitpid(pid, &st, 0);
+		ASSERT_TRUE(WIFEXITED(st));
+		ASSERT_EQ(WEXITSTATUS(st), 0);
+		ASSERT_TRUE(nnp);
+		ASSERT_TRUE(filtered);
+	}
+}
