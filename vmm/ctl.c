@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "proto/vmm.pb-c.h"
 #include "ttrpc/server.h"
+#include "vmm/seccomp.h"
 #include "vmm/virtio/devices.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
@@ -172,6 +173,9 @@ struct accept_args {
 static void *accept_thread(void *arg)
 {
 	struct accept_args *a = arg;
+	/* a filter that cannot be loaded leaves the API closed rather than unconfined */
+	if (vmm_seccomp_apply(VMM_THREAD_CONTROL, NULL) < 0)
+		return NULL;
 	ttrpc_server_accept_loop(a->srv, a->fd);
 	return NULL;
 }

@@ -9,6 +9,7 @@
 #include "vmm/ctl.h"
 #include "vmm/dev/serial.h"
 #include "vmm/event.h"
+#include "vmm/seccomp.h"
 #include "vmm/virtio/devices.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
@@ -79,6 +80,7 @@ static void usage(FILE *f)
 	       "                         connections to host port P reach PATH_P\n"
 	       "  --api PATH             control API (ttrpc, proto/vmm.proto) on a unix socket\n"
 	       "  --kvm PATH             KVM device (default /dev/kvm)\n"
+	       "  --no-seccomp           do not confine the VMM's threads (debugging only)\n"
 	       "exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
 	       "             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
 }
@@ -125,6 +127,7 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 					     {"api", required_argument, NULL, 'a'},
 					     {"vsock-cid", required_argument, NULL, 'v'},
 					     {"vsock-uds", required_argument, NULL, 'u'},
+					     {"no-seccomp", no_argument, NULL, 'S'},
 					     {NULL, 0, NULL, 0}};
 	*o = (struct vmm_opts){
 	    .cmdline = "", .console = "stdout", .kvm = "/dev/kvm", .cpus = 1, .mem_mib = 128};
@@ -178,6 +181,9 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 			r = parse_u32(optarg, 0, MAX_DISKS, &o->spare_disks, err);
 			if (r < 0)
 				return sbx_wrap(err, "--spare-disks");
+			break;
+		case 'S':
+			vmm_seccomp_disable();
 			break;
 		case 'h':
 			usage(stdout);
@@ -351,6 +357,11 @@ static void console_input_start(struct event_loop *loop)
 static void *device_thread(void *arg)
 {
 	log_set_thread("devices");
+	struct sbx_err err = {0};
+	if (vmm_seccomp_apply(VMM_THREAD_DEVICES, &err) < 0) {
+		vm_request_stop(&the_vm, VM_STOP_ERROR, err.msg);
+		return NULL;
+	}
 	event_loop_run(arg);
 	return NULL;
 }
@@ -361,6 +372,11 @@ static void *signal_thread(void *arg)
 {
 	sigset_t *set = arg;
 	int sig = 0;
+	struct sbx_err err = {0};
+	if (vmm_seccomp_apply(VMM_THREAD_SIGNAL, &err) < 0) {
+		vm_request_stop(&the_vm, VM_STOP_ERROR, err.msg);
+		return NULL;
+	}
 	if (sigwait(set, &sig) == 0)
 		vm_request_stop(&the_vm, VM_STOP_REQUESTED, sig == SIGINT ? "SIGINT" : "SIGTERM");
 	return NULL;
@@ -472,6 +488,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	pthread_detach(sigt);
+	if (vmm_seccomp_apply(VMM_THREAD_MAIN, &err) < 0)
+		goto fail;
 
 	enum vm_stop why = vm_run(vm);
 	vmm_ctl_stop(&ctl);

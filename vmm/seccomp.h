@@ -13,5 +13,9 @@ enum vmm_thread_kind {
 	VMM_THREAD_SIGNAL,  /* sigwait for SIGINT/SIGTERM */
 };
 
-/* Sets no_new_privs and loads the allow-list of `kind`; anything else kills the process. */
+/* Sets no_new_privs and loads the allow-list of `kind`; anything else is reported on stderr
+ * (thread kind, syscall number) and kills the process with SIGSYS. */
 int vmm_seccomp_apply(enum vmm_thread_kind kind, struct sbx_err *err);
+
+/* --no-seccomp: for debugging, and for sanitizer builds, whose exit-time leak check ptraces. */
+void vmm_seccomp_disable(void);

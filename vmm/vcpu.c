@@ -9,6 +9,8 @@
 #include "vmm/x86/cpu.h"
 
 #include <linux/kvm.h>
+#include "vmm/seccomp.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +157,11 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	struct sbx_err err = {0};
+	if (vmm_seccomp_apply(VMM_THREAD_VCPU, &err) < 0) {
+		vm_request_stop(v->vm, VM_STOP_ERROR, err.msg);
+		return NULL;
+	}
 	while (!stopping(v)) {
 		if (!vm_vcpu_park_if_paused(v->vm))
 			break;

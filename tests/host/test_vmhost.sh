@@ -30,5 +30,23 @@ if [ "$("$BIN/kvm-probe")" != hardware ] || [ "${VMHOST_FORCE:-0}" = 1 ]; then
 	expect_eq "writes under the repository come back" inside "$(cat "$marker" 2>/dev/null)"
 	[ -e /etc/vmhost-should-not-leak ] && not_ok "the host root stays read-only" || ok "the host root stays read-only"
 	rm -f "$marker"
+
+	# An emulated host that dies under the command (here: a kernel panic the first time) is
+	# started again once; with no retries left the failure is reported.
+	crash="if [ -e $marker ]; then echo second-run; exit 3; fi; : >$marker; echo c >/proc/sysrq-trigger"
+	out=$($run sh -c "$crash" 2>&1); rc=$?
+	expect_eq "a command on an emulated host that died runs again: its status comes back" 3 "$rc"
+	expect_match "the restart is announced" 'starting it again, attempt 2 of 2' "$out"
+	expect_match "the second run's output is streamed" 'second-run' "$out"
+	rm -f "$marker"
+	out=$(VMHOST_RETRIES=0 $run sh -c "$crash" 2>&1); rc=$?
+	expect_eq "with no retries a dead emulated host fails with 125" 125 "$rc"
+	expect_match "and says why" 'stopped without reporting the status' "$out"
+	rm -f "$marker"
+	start=$SECONDS
+	out=$(VMHOST_RETRIES=0 VMHOST_BOOT_TIMEOUT=1 $run true 2>&1); rc=$?
+	expect_eq "an emulated host that does not start the command in time fails" 125 "$rc"
+	expect_match "and the boot deadline is named" 'did not start true within 1s' "$out"
+	[ $((SECONDS - start)) -lt 30 ] && ok "the boot deadline is prompt" || not_ok "the boot deadline is prompt"
 fi
 done_testing

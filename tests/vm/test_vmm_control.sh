@@ -17,6 +17,16 @@ printf 'inserted-media!!' | dd of="$tmp/late.img" conv=notrunc status=none
 vmm_pid=$!
 wait_for 60 "$ctl" "$api" ping
 expect_match "Ping answers with the VMM's pid" "sbx-vmm .* pid $vmm_pid" "$("$ctl" "$api" ping)"
+# After setup every thread runs under its seccomp allow-list with no_new_privs (DESIGN §7).
+threads=0 confined=0
+for st in /proc/$vmm_pid/task/*/status; do
+	threads=$((threads + 1))
+	grep -q '^Seccomp:[[:space:]]*2' "$st" && grep -q '^NoNewPrivs:[[:space:]]*1' "$st" &&
+		confined=$((confined + 1))
+done
+[ "$threads" -ge 4 ] && [ "$confined" -eq "$threads" ] &&
+	ok "all $threads VMM threads run under a seccomp filter with no_new_privs" ||
+	not_ok "all VMM threads run under a seccomp filter ($confined of $threads)"
 first=$("$ctl" "$api" boot-times | awk '{print $2}')
 [ "${first:-0}" -gt 0 ] && ok "BootTimes reports the first KVM_RUN ($((first / 1000)) us after start)" ||
 	not_ok "BootTimes reports the first KVM_RUN"
