@@ -5,6 +5,7 @@
 #include "base/err.h"
 #include "proto/vmm.pb-c.h"
 #include "ttrpc/server.h"
+#include "vmm/dev/boot-timer.h"
 #include "vmm/seccomp.h"
 #include "vmm/virtio/devices.h"
 #include "vmm/virtio/mmio.h"
@@ -151,6 +152,22 @@ static int h_boot_times(void *ctx, struct ttrpc_call *call, const ProtobufCMessa
 	uint64_t first = __atomic_load_n(&c->vm->first_run_ns, __ATOMIC_RELAXED);
 	out->start_to_first_run_ns = first ? first - c->start_ns : 0;
 	out->start_to_now_ns = now_ns() - c->start_ns;
+	if (!c->boot_timer)
+		return 0;
+	struct boot_milestone seen[BOOT_TIMER_MAX_MILESTONES];
+	unsigned n = boot_timer_snapshot(c->boot_timer, seen, BOOT_TIMER_MAX_MILESTONES);
+	out->milestones = ttrpc_call_alloc(call, n * sizeof(*out->milestones) + 1);
+	if (!out->milestones)
+		return sbx_fail(err, ENOMEM, "boot times");
+	for (unsigned i = 0; i < n; i++) {
+		Sbx__Vmm__V1__BootMilestone *m = ttrpc_call_alloc(call, sizeof(*m));
+		if (!m)
+			return sbx_fail(err, ENOMEM, "boot times");
+		sbx__vmm__v1__boot_milestone__init(m);
+		m->id = seen[i].id;
+		m->start_to_milestone_ns = seen[i].ns_since_start;
+		out->milestones[out->n_milestones++] = m;
+	}
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+struct boot_timer;
 struct sbx_err;
 struct vm;
 struct virtio_blk;
@@ -17,7 +18,8 @@ struct vmm_ctl {
 	unsigned n_disks;
 	struct virtio_mmio *devices[32];
 	unsigned n_devices;
-	uint64_t start_ns; /* process start, CLOCK_MONOTONIC */
+	uint64_t start_ns;             /* process start, CLOCK_MONOTONIC */
+	struct boot_timer *boot_timer; /* NULL without --boot-timer */
 	int listen_fd;
 	char path[108];
 };

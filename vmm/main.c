@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "base/parse.h"
 #include "vmm/boot/boot.h"
+#include "vmm/dev/boot-timer.h"
 #include "vmm/dev/legacy.h"
 #include "vmm/ctl.h"
 #include "vmm/dev/serial.h"
@@ -61,6 +62,7 @@ struct vmm_opts {
 	uint64_t vsock_cid;
 	uint32_t cpus;
 	uint32_t mem_mib;
+	bool boot_timer;
 };
 
 static void usage(FILE *f)
@@ -80,6 +82,8 @@ static void usage(FILE *f)
 	       "                         connections to host port P reach PATH_P\n"
 	       "  --api PATH             control API (ttrpc, proto/vmm.proto) on a unix socket\n"
 	       "  --kvm PATH             KVM device (default /dev/kvm)\n"
+	       "  --boot-timer           report guest milestones written to the boot-timer\n"
+	       "                         register (sbx.boot_timer= on the guest command line)\n"
 	       "  --no-seccomp           do not confine the VMM's threads (debugging only)\n"
 	       "exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
 	       "             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
@@ -128,6 +132,7 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 					     {"vsock-cid", required_argument, NULL, 'v'},
 					     {"vsock-uds", required_argument, NULL, 'u'},
 					     {"no-seccomp", no_argument, NULL, 'S'},
+					     {"boot-timer", no_argument, NULL, 'T'},
 					     {NULL, 0, NULL, 0}};
 	*o = (struct vmm_opts){
 	    .cmdline = "", .console = "stdout", .kvm = "/dev/kvm", .cpus = 1, .mem_mib = 128};
@@ -184,6 +189,9 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 			break;
 		case 'S':
 			vmm_seccomp_disable();
+			break;
+		case 'T':
+			o->boot_timer = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -425,8 +433,12 @@ int main(int argc, char **argv)
 	}
 	int console = -1;
 	char cmdline[8192];
-	if (snprintf(cmdline, sizeof(cmdline), "%s%s%s", BASE_CMDLINE, o.cmdline[0] ? " " : "",
-		     o.cmdline) >= (int)sizeof(cmdline)) {
+	char timer_arg[48] = "";
+	if (o.boot_timer)
+		snprintf(timer_arg, sizeof(timer_arg), " sbx.boot_timer=0x%llx",
+			 (unsigned long long)BOOT_TIMER_ADDR);
+	if (snprintf(cmdline, sizeof(cmdline), "%s%s%s%s", BASE_CMDLINE, timer_arg,
+		     o.cmdline[0] ? " " : "", o.cmdline) >= (int)sizeof(cmdline)) {
 		fprintf(stderr, "sbx-vmm: --cmdline is too long\n");
 		return EXIT_BAD_INPUT;
 	}
@@ -461,7 +473,9 @@ int main(int argc, char **argv)
 	code = EXIT_VMM_ERROR;
 	if (kind < 0 || vm_create_kvm(vm, o.kvm, o.cpus, &err) < 0)
 		goto fail;
-	if (serial_init(&serial, vm, console) < 0 || legacy_init(vm) < 0) {
+	static struct boot_timer boot_timer;
+	if (serial_init(&serial, vm, console) < 0 || legacy_init(vm) < 0 ||
+	    (o.boot_timer && boot_timer_init(&boot_timer, vm, ctl.start_ns) < 0)) {
 		sbx_failx(&err, EEXIST, "device registration failed");
 		goto fail;
 	}
@@ -470,6 +484,7 @@ int main(int argc, char **argv)
 	if (boot_set_registers(vm, &img, &err) < 0 || attach_devices(vm, loop, &err) < 0)
 		goto fail;
 	ctl.vm = vm;
+	ctl.boot_timer = o.boot_timer ? &boot_timer : NULL;
 	for (unsigned i = 0; i < n_devices; i++)
 		ctl.devices[ctl.n_devices++] = &devices[i].t;
 	if (o.api && vmm_ctl_start(&ctl, o.api, &err) < 0) {

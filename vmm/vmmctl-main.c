@@ -17,6 +17,14 @@ static int call(struct ttrpc_client *c, const char *method, const ProtobufCMessa
 	return ttrpc_client_call(c, SERVICE, method, req, rd, resp, 10000, err);
 }
 
+static void print_boot_times(const Sbx__Vmm__V1__BootTimesResponse *b)
+{
+	printf("start_to_first_run_ns %llu\n", (unsigned long long)b->start_to_first_run_ns);
+	for (size_t i = 0; i < b->n_milestones; i++)
+		printf("milestone %u %llu\n", b->milestones[i]->id,
+		       (unsigned long long)b->milestones[i]->start_to_milestone_ns);
+}
+
 static void print_stats(const Sbx__Vmm__V1__StatsResponse *s)
 {
 	printf("rss_bytes %llu\nguest_resident_bytes %llu\npaused %d\n",
@@ -58,9 +66,7 @@ static int run(struct ttrpc_client *c, int argc, char **argv, struct sbx_err *er
 		r = call(c, "BootTimes", &empty.base,
 			 &sbx__vmm__v1__boot_times_response__descriptor, &resp, err);
 		if (r == 0)
-			printf("start_to_first_run_ns %llu\n",
-			       (unsigned long long)((Sbx__Vmm__V1__BootTimesResponse *)resp)
-				   ->start_to_first_run_ns);
+			print_boot_times((Sbx__Vmm__V1__BootTimesResponse *)resp);
 	} else if (!strcmp(verb, "insert-disk") && argc >= 5) {
 		Sbx__Vmm__V1__InsertDiskRequest req = SBX__VMM__V1__INSERT_DISK_REQUEST__INIT;
 		r = parse_u32(argv[3], 0, 255, &req.slot, err);

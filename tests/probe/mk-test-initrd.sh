@@ -21,6 +21,9 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 action=$(sed -n 's/.*sbx\.test=\([a-z]*\).*/\1/p' /proc/cmdline)
+# --boot-timer: milestone 1 when init runs, 2 just before the ready marker
+timer=$(sed -n 's/.*sbx\.boot_timer=\(0x[0-9a-f]*\).*/\1/p' /proc/cmdline)
+[ -n "$timer" ] && devmem "$timer" 8 1
 echo "cpus=$(grep -c ^processor /proc/cpuinfo)"
 echo "memkb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "virtio=$(cat /sys/bus/virtio/devices/*/device 2>/dev/null | sort | tr '\n' ' ')"
@@ -63,6 +66,7 @@ vsock)
 	vsock-peer guest-serve 1234 8
 	;;
 esac
+[ -n "$timer" ] && devmem "$timer" 8 2
 echo "sbx-guest-ready"
 reboot -f
 INIT

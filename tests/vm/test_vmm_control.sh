@@ -13,7 +13,7 @@ truncate -s 2M "$tmp/late.img"
 printf 'inserted-media!!' | dd of="$tmp/late.img" conv=notrunc status=none
 
 "$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" --spare-disks 1 --api "$api" \
-	--cmdline "quiet sbx.test=waitdisk" >"$tmp/out" 2>&1 &
+	--boot-timer --cmdline "quiet sbx.test=waitdisk" >"$tmp/out" 2>&1 &
 vmm_pid=$!
 wait_for 60 "$ctl" "$api" ping
 expect_match "Ping answers with the VMM's pid" "sbx-vmm .* pid $vmm_pid" "$("$ctl" "$api" ping)"
@@ -30,6 +30,15 @@ done
 first=$("$ctl" "$api" boot-times | awk '{print $2}')
 [ "${first:-0}" -gt 0 ] && ok "BootTimes reports the first KVM_RUN ($((first / 1000)) us after start)" ||
 	not_ok "BootTimes reports the first KVM_RUN"
+# the test init writes milestone 1 to the boot-timer register as soon as it runs
+milestone_seen() { "$ctl" "$api" boot-times | grep -q '^milestone 1 '; }
+if wait_for 120 milestone_seen; then
+	m1=$("$ctl" "$api" boot-times | awk '$1 == "milestone" && $2 == 1 {print $3}')
+	[ "$m1" -gt "$first" ] && ok "BootTimes lists the guest's boot-timer milestone after the first KVM_RUN ($((m1 / 1000000)) ms)" ||
+		not_ok "BootTimes milestone 1 ($m1 ns) comes after the first KVM_RUN ($first ns)"
+else
+	not_ok "BootTimes lists the guest's boot-timer milestone"
+fi
 check "Pause" "$ctl" "$api" pause
 expect_match "Stats says paused" 'paused 1' "$("$ctl" "$api" stats)"
 exits1=$("$ctl" "$api" stats | awk '$1 == "exit" {s += $3} END {print s + 0}')
@@ -52,6 +61,7 @@ out=$(tr -d '\r' <"$tmp/out")
 expect_eq "the guest resets after seeing the disk: exit 0" 0 "$rc"
 expect_match "the guest sees the inserted capacity and serial" 'inserted_size=4096 inserted_serial=late-disk' "$out"
 expect_match "and reads the inserted media" 'inserted_head=inserted-media!!' "$out"
+expect_match "--boot-timer prints each milestone on stderr" 'boot-timer: milestone 1 at [0-9]+\.[0-9]{3} ms.*boot-timer: milestone 2 at' "$(tr '\n' ' ' <<<"$out")"
 [ -e "$api" ] && not_ok "the API socket is removed at exit" || ok "the API socket is removed at exit"
 
 "$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" --api "$api" --console none \
