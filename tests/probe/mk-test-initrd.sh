@@ -4,7 +4,8 @@
 # line: ready (default: print the marker and reset), panic (sysrq crash), write (a pattern
 # to /dev/vda and an attempt on /dev/vdb, both flushed), or waitdisk (until media appears in
 # the empty /dev/vda), or vsock (connect to host port 5000, then serve 8 transfers on port 1234
-# with tests/probe/vsock-peer), or stdin (read a console line and print it back).
+# with tests/probe/vsock-peer), or stdin (read a console line and print it back), or sayready
+# (send "READY test-init" to host port 1026 as the agent does, then idle).
 set -euo pipefail
 out=${1:?usage: mk-test-initrd.sh OUT}
 tmp=$(mktemp -d)
@@ -60,6 +61,12 @@ stdin)
 	echo "guest-waiting-for-input"
 	read -r line
 	echo "guest-read=$line"
+	;;
+sayready)
+	# what the agent does for lib/sandbox: READY to host port 1026, then keep running
+	vsock-peer guest-say 1026 "READY test-init"
+	echo "sbx-guest-said-ready"
+	while :; do sleep 3600; done
 	;;
 vsock)
 	vsock-peer guest-connect 5000 1048576

@@ -193,6 +193,20 @@ static int guest_connect(uint32_t port, uint64_t bytes)
 
 /* ---- host side ---- */
 
+/* One line to a host port, then close: how a guest says READY to lib/sandbox. */
+static int guest_say(uint32_t port, const char *text)
+{
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = port};
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("vsock connect");
+	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0)
+		die("send");
+	close(fd);
+	return 0;
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -380,12 +394,14 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "host-xfer"))
 		return host_xfer(argv[2], (uint32_t)num(argv[3]), (unsigned)num(argv[4]),
 				 num(argv[5]));
+	if (argc == 4 && !strcmp(argv[1], "guest-say"))
+		return guest_say((uint32_t)num(argv[2]), argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "host-line"))
 		return host_line(argv[2], argv[3]);
 	if (argc == 3 && !strcmp(argv[1], "host-listen"))
 		return host_listen(argv[2]);
 	fprintf(stderr,
-		"usage: vsock-peer guest-serve PORT N | guest-connect PORT BYTES |\n"
+		"usage: vsock-peer guest-serve PORT N | guest-connect PORT BYTES | guest-say PORT TEXT |\n"
 		"       host-xfer UDS PORT CONNS MIB | host-listen PATH | host-line UDS TEXT\n");
 	return 2;
 }
