@@ -6,6 +6,7 @@
 #include "base/err.h"
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
@@ -20,6 +21,10 @@ int x86_setup_cpuid(int kvm_fd, int vcpu_fd, unsigned id, unsigned n_vcpus, stru
 	c->nent = CPUID_MAX_ENTRIES;
 	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0)
 		return sbx_fail(err, errno, "KVM_GET_SUPPORTED_CPUID");
+	/* KVM emulates the TSC-deadline timer but leaves announcing it to userspace. Without it
+	 * the guest calibrates its local APIC timer against the PIT for 100 ms of guest time:
+	 * measured 270 ms of the boot in the emulated host, against 66 ms with it. */
+	bool tsc_deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 		switch (e->function) {
@@ -27,6 +32,8 @@ int x86_setup_cpuid(int kvm_fd, int vcpu_fd, unsigned id, unsigned n_vcpus, stru
 			/* EBX[31:24] initial APIC id, [23:16] logical processors per package. */
 			e->ebx = (e->ebx & 0x0000ffff) | (id << 24) | ((n_vcpus & 0xff) << 16);
 			e->ecx |= 1u << 31; /* hypervisor present */
+			if (tsc_deadline)
+				e->ecx |= 1u << 24;
 			if (n_vcpus > 1)
 				e->edx |= 1u << 28; /* HTT: the processor count field is valid */
 			break;
