@@ -401,7 +401,8 @@ int main(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[1], "host-listen"))
 		return host_listen(argv[2]);
 	fprintf(stderr,
-		"usage: vsock-peer guest-serve PORT N | guest-connect PORT BYTES | guest-say PORT TEXT |\n"
+		"usage: vsock-peer guest-serve PORT N | guest-connect PORT BYTES | guest-say PORT "
+		"TEXT |\n"
 		"       host-xfer UDS PORT CONNS MIB | host-listen PATH | host-line UDS TEXT\n");
 	return 2;
 }

@@ -37,8 +37,7 @@ unsigned boot_timer_snapshot(struct boot_timer *bt, struct boot_milestone *out, 
 	return n;
 }
 
-static void boot_timer_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size,
-			  bool is_write)
+static void boot_timer_io(void *opaque, uint64_t off, uint8_t *data, uint32_t size, bool is_write)
 {
 	struct boot_timer *bt = opaque;
 	if (!is_write) {
