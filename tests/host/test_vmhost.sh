@@ -36,7 +36,7 @@ if [ "$("$BIN/kvm-probe")" != hardware ] || [ "${VMHOST_FORCE:-0}" = 1 ]; then
 	crash="if [ -e $marker ]; then echo second-run; exit 3; fi; : >$marker; echo c >/proc/sysrq-trigger"
 	out=$($run sh -c "$crash" 2>&1); rc=$?
 	expect_eq "a command on an emulated host that died runs again: its status comes back" 3 "$rc"
-	expect_match "the restart is announced" 'starting it again, attempt 2 of 2' "$out"
+	expect_match "the restart is announced" 'starting it again, attempt 2 of 3' "$out"
 	expect_match "the second run's output is streamed" 'second-run' "$out"
 	rm -f "$marker"
 	out=$(VMHOST_RETRIES=0 $run sh -c "$crash" 2>&1); rc=$?
@@ -48,5 +48,13 @@ if [ "$("$BIN/kvm-probe")" != hardware ] || [ "${VMHOST_FORCE:-0}" = 1 ]; then
 	expect_eq "an emulated host that does not start the command in time fails" 125 "$rc"
 	expect_match "and the boot deadline is named" 'did not start true within 1s' "$out"
 	[ $((SECONDS - start)) -lt 30 ] && ok "the boot deadline is prompt" || not_ok "the boot deadline is prompt"
+
+	# A frozen emulated CPU (simulated: its heartbeat writer stopped) kills the emulated host.
+	start=$SECONDS
+	out=$(VMHOST_RETRIES=0 VMHOST_STALL_TIMEOUT=10 $run sh -c 'pkill -STOP -f "heartbeat.1"; sleep 1000' 2>&1)
+	rc=$?
+	expect_eq "an emulated CPU without a heartbeat fails the run" 125 "$rc"
+	expect_match "and is named" 'emulated CPU 1 made no progress for 10s' "$out"
+	[ $((SECONDS - start)) -lt 60 ] && ok "the stall is caught promptly" || not_ok "the stall is caught promptly"
 fi
 done_testing
