@@ -5,7 +5,8 @@
 # to /dev/vda and an attempt on /dev/vdb, both flushed), or waitdisk (until media appears in
 # the empty /dev/vda), or vsock (connect to host port 5000, then serve 8 transfers on port 1234
 # with tests/probe/vsock-peer), or stdin (read a console line and print it back), or sayready
-# (send "READY test-init" to host port 1026 as the agent does, then idle).
+# (send "READY test-init" to host port 1026 as the agent does, then idle), or idle (boot-timer
+# milestone 2, then nothing).
 set -euo pipefail
 out=${1:?usage: mk-test-initrd.sh OUT}
 tmp=$(mktemp -d)
@@ -61,6 +62,10 @@ stdin)
 	echo "guest-waiting-for-input"
 	read -r line
 	echo "guest-read=$line"
+	;;
+idle)
+	[ -n "$timer" ] && devmem "$timer" 8 2
+	while :; do sleep 3600; done
 	;;
 sayready)
 	# what the agent does for lib/sandbox: READY to host port 1026, then keep running
