@@ -1,4 +1,5 @@
-# guest-agent: container building (libsbxagentct, linked into sbx-agent and the test driver).
+# guest-agent: sbx-agent (PID 1 and the Agent API, libsbxagent) and container building
+# (libsbxagentct, linked into sbx-agent and the test driver).
 LIBS += sbxagentct
 LIB_SRCS_sbxagentct := $(wildcard guest-agent/container/*.c)
 
@@ -8,3 +9,12 @@ $(BUILD)/tests/ct-driver: $(BUILD)/obj-$(VARIANT)/tests/probe/ct-driver.o \
 		$(call libs,$(VARIANT),sbxagentct sbxoci sbxbase)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
+
+# sbx-agent: static (it is the guest's whole userland besides busybox), always the plain variant.
+LIBS += sbxagent
+LIB_SRCS_sbxagent := guest-agent/init.c $(wildcard guest-agent/rpc/*.c)
+BINS += $(BUILD)/bin/sbx-agent
+$(BUILD)/bin/sbx-agent: $(BUILD)/obj-plain/guest-agent/main.o \
+		$(call libs,plain,sbxagent sbxttrpc sbxproto sbxbase)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) -static -o $@ $(filter %.o,$^) $(LINK_LIBS) -lprotobuf-c -lpthread

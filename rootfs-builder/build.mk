@@ -9,8 +9,8 @@ $(BIN)/sbx-rootfs: $(BUILD)/obj-$(VARIANT)/rootfs-builder/main.o \
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -larchive
 
-$(BUILD)/guest/initrd.img: rootfs-builder/mkinitrd.sh $(wildcard $(BIN)/sbx-agent)
-	@rootfs-builder/mkinitrd.sh $@ $(wildcard $(BIN)/sbx-agent)
+$(BUILD)/guest/initrd.img: rootfs-builder/mkinitrd.sh $(BUILD)/bin/sbx-agent
+	$(call say,INITRD,$@)rootfs-builder/mkinitrd.sh $@ $(BUILD)/bin/sbx-agent
 
 # The demo image, built locally from busybox-static.
 $(BUILD)/images/busybox.tar: rootfs-builder/mk-demo-image.sh

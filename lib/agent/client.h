@@ -1,0 +1,19 @@
+/* The host side of the Agent API (proto/agent.proto): a ttrpc client over the sandbox's vsock
+ * port 1024, used by sbx and the shim. */
+#pragma once
+
+#include <protobuf-c/protobuf-c.h>
+
+struct sandbox;
+struct sbx_err;
+struct ttrpc_client;
+
+#define AGENT_SERVICE "sbx.agent.v1.Agent"
+
+/* Connects to the agent of a started sandbox (its READY already seen). */
+int agent_client_connect(struct sandbox *sb, struct ttrpc_client **ret, struct sbx_err *err);
+
+/* Calls Agent/method; see ttrpc_client_call. */
+int agent_call(struct ttrpc_client *c, const char *method, const ProtobufCMessage *req,
+	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret_resp,
+	       int timeout_ms, struct sbx_err *err);
