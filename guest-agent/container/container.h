@@ -8,9 +8,10 @@
 #include "oci/spec.h"
 
 struct ct {
-	pid_t pid;    /* container init, in our pid namespace */
-	int start_fd; /* write end: one byte releases init to exec */
-	char *rootfs; /* absolute host path of the root */
+	pid_t pid;     /* container init, in our pid namespace */
+	int start_fd;  /* write end: one byte releases init to exec */
+	int report_fd; /* init's setup/exec reports; EOF once it has exec'd */
+	char *rootfs;  /* absolute host path of the root */
 };
 
 /* Creates the container from spec with root at rootfs (absolute). On return init is set up
@@ -19,6 +20,7 @@ struct ct {
  * cgroup namespace is rooted at it. */
 int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgroup_dir,
 	      struct ct **ret, struct sbx_err *err);
+/* Releases init and returns once it has exec'd; an exec failure comes back in err. */
 int ct_start(struct ct *c, struct sbx_err *err);
 /* Waits for init; *ret_status is the exit code, or 128+signal like runc. */
 int ct_wait(struct ct *c, int *ret_status, struct sbx_err *err);

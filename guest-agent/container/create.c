@@ -78,18 +78,22 @@ child(const struct oci_spec *spec, const char *rootfs, int report_fd, int start_
 		report(report_fd, 'E', err.msg, strlen(err.msg));
 		_exit(126);
 	}
-	/* 'O' tells create to return now, while init blocks on the start pipe */
+	/* 'O' tells create to return now, while init blocks on the start pipe. report_fd stays
+	 * open (close-on-exec): start learns of a successful exec from its EOF. */
 	if (report(report_fd, 'O', NULL, 0) < 0)
 		_exit(126);
-	close(report_fd);
 	if (read(start_fd, &b, 1) != 1)
 		_exit(126); /* deleted before start */
 	close(start_fd);
 	/* seccomp last so setup syscalls are not filtered; only execve follows */
-	if (spec->seccomp && ct_apply_seccomp(spec->seccomp, &err) < 0)
+	if (spec->seccomp && ct_apply_seccomp(spec->seccomp, &err) < 0) {
+		report(report_fd, 'E', err.msg, strlen(err.msg));
 		_exit(126);
+	}
 	execvpe(spec->process.args[0], spec->process.args,
 		spec->process.env ? spec->process.env : (char *[]){NULL});
+	sbx_fail(&err, errno, "exec %s", spec->process.args[0]);
+	report(report_fd, 'E', err.msg, strlen(err.msg));
 	_exit(127);
 }
 
@@ -175,6 +179,7 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 		return sbx_fail(err, ENOMEM, "create");
 	c->pid = pid;
 	c->start_fd = TAKE_FD(st_w);
+	c->report_fd = TAKE_FD(rep_r);
 	*ret = c;
 	return 0;
 }
@@ -187,7 +192,19 @@ int ct_start(struct ct *c, struct sbx_err *err)
 		return sbx_fail(err, errno, "start");
 	close(c->start_fd);
 	c->start_fd = -1;
-	return 0;
+	/* returns once init has exec'd (EOF: the close-on-exec report socket went away) or
+	 * failed to, so a started container really runs its process, as with runc */
+	char msg[1 + SBX_ERR_MAX];
+	ssize_t n;
+	do
+		n = recv(c->report_fd, msg, sizeof(msg) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	close(c->report_fd);
+	c->report_fd = -1;
+	if (n <= 0)
+		return 0;
+	msg[n] = '\0';
+	return sbx_failx(err, ENOEXEC, "start: %s", msg[0] == 'E' ? msg + 1 : "bad report");
 }
 
 int ct_wait(struct ct *c, int *ret_status, struct sbx_err *err)
@@ -215,6 +232,8 @@ void ct_free(struct ct *c)
 		return;
 	if (c->start_fd >= 0)
 		close(c->start_fd);
+	if (c->report_fd >= 0)
+		close(c->report_fd);
 	free(c->rootfs);
 	free(c);
 }

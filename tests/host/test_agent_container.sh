@@ -65,6 +65,11 @@ expect_eq "killed by a signal gives 128+signal" 137 "$?"
 spec '{ echo 1 > /proc/sys/kernel/ns_last_pid; } 2>/dev/null && echo writable || echo ro' '' \
 	'"readonlyPaths":["/proc/sys"]'
 expect_eq "read-only path" ro "$(run)"
+spec 'true'
+sed -i 's|"args":\["/bin/sh","-c","true"\]|"args":["/no/such-binary"]|' "$tmp/b/config.json"
+out=$(run); rc=$?
+expect_match "start reports an exec failure in one line" 'start: exec /no/such-binary: No such file or directory' "$out"
+[ "$rc" -ne 0 ] && ok "and fails" || not_ok "and fails"
 spec 'sleep 30'
 out=$(CT_EXEC='echo "pid=$$ cwd=$(pwd) host=$(hostname)"; ps -o pid,comm | grep -w 1' "$drv" "$tmp/b" 2>&1)
 expect_match "exec: joins the container's pid namespace and cwd" 'pid=[0-9]+ cwd=/tmp host=box1' "$out"

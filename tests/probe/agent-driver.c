@@ -61,8 +61,7 @@ int main(int argc, char **argv)
 		printf("version agent=%s kernel=%s\n", v->agent_version, v->kernel_release);
 		protobuf_c_message_free_unpacked(resp, NULL);
 	}
-	if (call("Health", &empty.base, &sbx__agent__v1__health_response__descriptor, &resp) ==
-	    0) {
+	if (call("Health", &empty.base, &sbx__agent__v1__health_response__descriptor, &resp) == 0) {
 		Sbx__Agent__V1__HealthResponse *h = (void *)resp;
 		printf("health uptime_ms=%llu containers=%u mem_available_kib=%llu\n",
 		       (unsigned long long)h->uptime_ms, h->containers,
@@ -73,8 +72,7 @@ int main(int argc, char **argv)
 	bad.hostname = "bad host;name";
 	call("CreateSandbox", &bad.base, &sbx__agent__v1__empty__descriptor, NULL);
 	char *dns_bad[] = {"1.2.3.4; rm -rf /"};
-	Sbx__Agent__V1__CreateSandboxRequest bad_dns =
-	    SBX__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
+	Sbx__Agent__V1__CreateSandboxRequest bad_dns = SBX__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
 	bad_dns.n_dns = 1;
 	bad_dns.dns = dns_bad;
 	call("CreateSandbox", &bad_dns.base, &sbx__agent__v1__empty__descriptor, NULL);
