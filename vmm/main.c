@@ -414,6 +414,16 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &start_ts);
 	ctl.start_ns = (uint64_t)start_ts.tv_sec * 1000000000ull + (uint64_t)start_ts.tv_nsec;
 	log_init("vmm", NULL, LOG_LEVEL_WARN, 2);
+	/* 512 KiB stacks instead of glibc's 8 MiB: an 8 MiB stack is large enough for a
+	 * transparent huge page on hosts with THP "always", which cost 2 MiB of RSS per thread
+	 * (measured: VMM overhead 4.0 MiB, 2.0 MiB without). No thread here recurses or keeps
+	 * more than a few KiB on its stack. */
+	pthread_attr_t small_stacks;
+	if (pthread_attr_init(&small_stacks) == 0) {
+		pthread_attr_setstacksize(&small_stacks, 512 * 1024);
+		pthread_setattr_default_np(&small_stacks);
+		pthread_attr_destroy(&small_stacks);
+	}
 	/* Blocked before any thread exists, so every thread inherits it and only the signal
 	 * thread ever takes SIGINT/SIGTERM; until it runs they stay pending. */
 	static sigset_t stop_signals;
