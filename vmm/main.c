@@ -464,7 +464,7 @@ int main(int argc, char **argv)
 	    boot_prepare(&vm->mem, o.cpus, &bc, &img, &err) < 0)
 		goto fail;
 
-	int kind = kvm_probe(o.kvm, &err);
+	int kind = kvm_probe_fast(o.kvm, &err);
 	if (kind == KVM_PROBE_ABSENT) {
 		sbx_failx(&err, ENODEV, "%s is missing or not usable (is KVM enabled?)", o.kvm);
 		goto fail;

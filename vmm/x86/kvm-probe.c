@@ -8,10 +8,13 @@
 
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define PROBE_MEM_SIZE (2u << 20)
 #define PROBE_PORT 0x10
@@ -167,4 +170,21 @@ unmap_run:
 unmap_mem:
 	munmap(mem, PROBE_MEM_SIZE);
 	return r;
+}
+
+static bool module_loaded(const char *name)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+int kvm_probe_fast(const char *dev_path, struct sbx_err *err)
+{
+	/* Only kvm_intel or kvm_amd can be behind /dev/kvm when kvm_pvm is absent, and they run
+	 * stock guests. Anything else, or a device path of the caller's choosing, is probed. */
+	if (strcmp(dev_path, "/dev/kvm") == 0 && !module_loaded("kvm_pvm") &&
+	    (module_loaded("kvm_intel") || module_loaded("kvm_amd")))
+		return access(dev_path, R_OK | W_OK) == 0 ? KVM_PROBE_HARDWARE : KVM_PROBE_ABSENT;
+	return kvm_probe(dev_path, err);
 }
