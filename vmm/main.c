@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <time.h>
 #include <sys/epoll.h>
 #include <pthread.h>
@@ -414,6 +415,11 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &start_ts);
 	ctl.start_ns = (uint64_t)start_ts.tv_sec * 1000000000ull + (uint64_t)start_ts.tv_nsec;
 	log_init("vmm", NULL, LOG_LEVEL_WARN, 2);
+	/* A bounded arena count: glibc otherwise counts CPUs by opening
+	 * /sys/devices/system/cpu/online the first time a thread needs a new malloc arena, and
+	 * the device and vCPU threads' seccomp filters (rightly) forbid openat. Seen as
+	 * "the devices thread made syscall 257" in the middle of a vsock transfer. */
+	mallopt(M_ARENA_MAX, 4);
 	/* 512 KiB stacks instead of glibc's 8 MiB: an 8 MiB stack is large enough for a
 	 * transparent huge page on hosts with THP "always", which cost 2 MiB of RSS per thread
 	 * (measured: VMM overhead 4.0 MiB, 2.0 MiB without). No thread here recurses or keeps

@@ -13,7 +13,8 @@ enum vmm_thread_kind {
 	VMM_THREAD_SIGNAL,  /* sigwait for SIGINT/SIGTERM */
 };
 
-/* Sets no_new_privs and loads the allow-list of `kind`; anything else is reported on stderr
+/* Sets no_new_privs and loads the allow-list of `kind`; opening a file fails with EACCES on
+ * threads that may not, and anything else is reported on stderr
  * (thread kind, syscall number) and kills the process with SIGSYS. */
 int vmm_seccomp_apply(enum vmm_thread_kind kind, struct sbx_err *err);
 
