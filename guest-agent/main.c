@@ -8,6 +8,7 @@
 #include "guest-agent/agent.h"
 #include "guest-agent/init.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/vsock-ports.h"
 #include "ttrpc/server.h"
@@ -83,14 +84,9 @@ static void *rpc_accept_thread(void *arg)
 /* After DestroySandbox: its reply must reach the host before the VM goes away. */
 static void power_off_after_replies(void)
 {
-	struct timespec deadline, now;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += 2;
-	while (ttrpc_server_active_calls(the_agent.rpc) > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec > deadline.tv_sec ||
-		    (now.tv_sec == deadline.tv_sec && now.tv_nsec >= deadline.tv_nsec))
-			break;
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + 2000000000ull;
+	while (ttrpc_server_active_calls(the_agent.rpc) > 0 &&
+	       clock_ns(CLOCK_MONOTONIC) < deadline) {
 		struct timespec tick = {0, 1000000};
 		nanosleep(&tick, NULL);
 	}
@@ -100,9 +96,7 @@ static void power_off_after_replies(void)
 int main(void)
 {
 	struct sbx_err err = {0};
-	struct timespec ts;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	the_agent.boot_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	the_agent.boot_ns = clock_ns(CLOCK_BOOTTIME);
 	if (getpid() != 1) {
 		fprintf(stderr, "sbx-agent: must run as the guest's PID 1\n");
 		return 2;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "vmm/ctl.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "proto/vmm.pb-c.h"
 #include "ttrpc/server.h"
@@ -30,13 +31,6 @@ static const char *const exit_names[16] = {
     [10] = "intr",
     [14] = "internal_error",
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int h_ping(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *req,
 		  ProtobufCMessage *resp, struct sbx_err *err)
@@ -151,7 +145,7 @@ static int h_boot_times(void *ctx, struct ttrpc_call *call, const ProtobufCMessa
 	Sbx__Vmm__V1__BootTimesResponse *out = (void *)resp;
 	uint64_t first = __atomic_load_n(&c->vm->first_run_ns, __ATOMIC_RELAXED);
 	out->start_to_first_run_ns = first ? first - c->start_ns : 0;
-	out->start_to_now_ns = now_ns() - c->start_ns;
+	out->start_to_now_ns = clock_ns(CLOCK_MONOTONIC) - c->start_ns;
 	if (!c->boot_timer)
 		return 0;
 	struct boot_milestone seen[BOOT_TIMER_MAX_MILESTONES];

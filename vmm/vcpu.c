@@ -3,14 +3,14 @@
 #define _GNU_SOURCE
 #include "vmm/vcpu.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
+#include "vmm/seccomp.h"
 #include "vmm/vm.h"
 #include "vmm/x86/cpu.h"
 
 #include <linux/kvm.h>
-#include "vmm/seccomp.h"
-
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,10 +170,7 @@ static void *vcpu_thread(void *arg)
 		if (stopping(v))
 			break;
 		if (v->vm->first_run_ns == 0) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-			uint64_t zero = 0;
+			uint64_t now = clock_ns(CLOCK_MONOTONIC), zero = 0;
 			__atomic_compare_exchange_n(&v->vm->first_run_ns, &zero, now, false,
 						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 		}

@@ -2,28 +2,20 @@
 #define _GNU_SOURCE
 #include "guest-agent/agent.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "proto/agent.pb-c.h"
 #include "ttrpc/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #define SERVICE "sbx.agent.v1.Agent"
 #define EMPTY &sbx__agent__v1__empty__descriptor
-
-static uint64_t boottime_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int h_version(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *req,
 		     ProtobufCMessage *resp, struct sbx_err *err)
@@ -57,7 +49,7 @@ static int h_health(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *
 	(void)call, (void)req, (void)err;
 	struct agent *a = ctx;
 	Sbx__Agent__V1__HealthResponse *out = (void *)resp;
-	out->uptime_ms = (boottime_ns() - a->boot_ns) / 1000000;
+	out->uptime_ms = (clock_ns(CLOCK_BOOTTIME) - a->boot_ns) / 1000000;
 	pthread_mutex_lock(&a->lock);
 	out->containers = a->containers;
 	pthread_mutex_unlock(&a->lock);

@@ -4,6 +4,7 @@
 #include "sandbox/sandbox.h"
 
 #include "base/cleanup.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/vsock-ports.h"
 
@@ -23,13 +24,6 @@
 #include <unistd.h>
 
 #define MAX_VMM_ARGS 96
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int unix_addr(struct sockaddr_un *sa, const char *path)
 {
@@ -59,9 +53,9 @@ static int listen_unix(const char *path, struct sbx_err *err)
 static int read_line(int fd, char *buf, size_t max, int timeout_ms)
 {
 	size_t n = 0;
-	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	while (n + 1 < max) {
-		int64_t left = (int64_t)(deadline - now_ns()) / 1000000;
+		int64_t left = (int64_t)(deadline - clock_ns(CLOCK_MONOTONIC)) / 1000000;
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
 			return -ETIMEDOUT;
@@ -189,9 +183,9 @@ void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max)
 
 static int wait_ready(struct sandbox *sb, int listen_fd, int timeout_ms, struct sbx_err *err)
 {
-	uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000ull;
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
-		int64_t left = (int64_t)(deadline - now_ns()) / 1000000;
+		int64_t left = (int64_t)(deadline - clock_ns(CLOCK_MONOTONIC)) / 1000000;
 		if (left <= 0)
 			return sbx_failx(err, ETIMEDOUT,
 					 "the guest agent was not ready within %d ms", timeout_ms);
@@ -256,7 +250,7 @@ int sandbox_start(const struct sandbox_config *cfg, struct sandbox **ret, struct
 		sandbox_free(sb);
 		return lfd;
 	}
-	sb->spawn_ns = now_ns();
+	sb->spawn_ns = clock_ns(CLOCK_MONOTONIC);
 	r = spawn_vmm(cfg, sb, err);
 	if (r == 0)
 		r = wait_ready(sb, lfd, cfg->boot_timeout_ms ? cfg->boot_timeout_ms : 60000, err);
@@ -266,7 +260,7 @@ int sandbox_start(const struct sandbox_config *cfg, struct sandbox **ret, struct
 		sandbox_free(sb);
 		return r;
 	}
-	sb->ready_ns = now_ns();
+	sb->ready_ns = clock_ns(CLOCK_MONOTONIC);
 	*ret = sb;
 	return 0;
 }

@@ -2,13 +2,13 @@
  * the guest writes a handful of times per boot. */
 #include "vmm/dev/boot-timer.h"
 
+#include "base/clock.h"
 #include "vmm/bus.h"
 #include "vmm/vm.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -47,9 +47,7 @@ static void boot_timer_io(void *opaque, uint64_t off, uint8_t *data, uint32_t si
 	/* only a write to the first byte is a milestone; wider writes use their low byte */
 	if (off != 0)
 		return;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	boot_timer_record(bt, data[0], (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec);
+	boot_timer_record(bt, data[0], clock_ns(CLOCK_MONOTONIC));
 }
 
 int boot_timer_init(struct boot_timer *bt, struct vm *vm, uint64_t start_ns)
