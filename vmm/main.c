@@ -1,6 +1,7 @@
 /* sbx-vmm: boots one Linux guest in a KVM microVM. All input is validated and the guest image
  * prepared before /dev/kvm is opened; any failure is one line on stderr and exit code 2. */
 #define _GNU_SOURCE
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "base/parse.h"
@@ -411,14 +412,13 @@ int main(int argc, char **argv)
 {
 	struct sbx_err err = {0};
 	struct vmm_opts o;
-	struct timespec start_ts;
-	clock_gettime(CLOCK_MONOTONIC, &start_ts);
-	ctl.start_ns = (uint64_t)start_ts.tv_sec * 1000000000ull + (uint64_t)start_ts.tv_nsec;
+	ctl.start_ns = clock_ns(CLOCK_MONOTONIC);
 	log_init("vmm", NULL, LOG_LEVEL_WARN, 2);
 	/* A bounded arena count: glibc otherwise counts CPUs by opening
-	 * /sys/devices/system/cpu/online the first time a thread needs a new malloc arena, and
-	 * the device and vCPU threads' seccomp filters (rightly) forbid openat. Seen as
-	 * "the devices thread made syscall 257" in the middle of a vsock transfer. */
+	 * /sys/devices/system/cpu/online the first time a thread needs a new malloc arena, which
+	 * the device and vCPU threads' seccomp filters refuse. It did not stop the openat seen on
+	 * the devices thread mid-transfer (its source is unknown; seccomp.c answers it EACCES),
+	 * and it keeps malloc's footprint small. */
 	mallopt(M_ARENA_MAX, 4);
 	/* 512 KiB stacks instead of glibc's 8 MiB: an 8 MiB stack is large enough for a
 	 * transparent huge page on hosts with THP "always", which cost 2 MiB of RSS per thread

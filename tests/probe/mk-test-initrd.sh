@@ -25,7 +25,7 @@ mount -t devtmpfs dev /dev
 action=$(sed -n 's/.*sbx\.test=\([a-z]*\).*/\1/p' /proc/cmdline)
 # --boot-timer: milestone 1 when init runs, 2 just before the ready marker
 timer=$(sed -n 's/.*sbx\.boot_timer=\(0x[0-9a-f]*\).*/\1/p' /proc/cmdline)
-[ -n "$timer" ] && devmem "$timer" 8 1 && echo "uptime-at-init=$(cut -d" " -f1 /proc/uptime)"
+[ -n "$timer" ] && devmem "$timer" 8 1
 echo "cpus=$(grep -c ^processor /proc/cpuinfo)"
 echo "memkb=$(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo)"
 echo "virtio=$(cat /sys/bus/virtio/devices/*/device 2>/dev/null | sort | tr '\n' ' ')"
