@@ -2,6 +2,7 @@
  * reported on the console by the caller before agent_power_off(). */
 #define _GNU_SOURCE
 #include "guest-agent/init.h"
+#include "guest-agent/agent.h"
 
 #include "base/cleanup.h"
 #include "base/err.h"
@@ -60,8 +61,25 @@ static int enable_controllers(struct sbx_err *err)
 	return 0;
 }
 
+/* The initramfs is the kernel's rootfs mount, which has no parent, and pivot_root refuses to
+ * move such a root: containers could only chroot. Bind-mounting it onto itself and making that
+ * the root (what switch_root does with a real root) gives every later root a parent. */
+static int leave_rootfs_mount(struct sbx_err *err)
+{
+	if (mkdir("/.root", 0700) < 0 && errno != EEXIST)
+		return sbx_fail(err, errno, "mkdir /.root");
+	if (mount("/", "/.root", NULL, MS_BIND | MS_REC, NULL) < 0)
+		return sbx_fail(err, errno, "bind the initramfs");
+	if (chdir("/.root") < 0 || mount("/.root", "/", NULL, MS_MOVE, NULL) < 0 ||
+	    chroot(".") < 0 || chdir("/") < 0)
+		return sbx_fail(err, errno, "move the initramfs bind onto /");
+	return 0;
+}
+
 int agent_init_mounts(const char *hostname, struct sbx_err *err)
 {
+	if (leave_rootfs_mount(err) < 0)
+		return -err->code;
 	for (size_t i = 0; i < ARRAY_SIZE(base_mounts); i++) {
 		const struct base_mount *m = &base_mounts[i];
 		if (mkdir(m->target, 0755) < 0 && errno != EEXIST)
@@ -118,6 +136,7 @@ _Noreturn void agent_power_off(const char *reason)
 	kill(-1, SIGKILL);
 	while (waitpid(-1, NULL, 0) > 0)
 		;
+	agent_rootfs_unmount_all();
 	sync();
 	/* The VMM passes reboot=k: a reset is how a guest without ACPI stops the VM. */
 	reboot(RB_AUTOBOOT);

@@ -30,6 +30,11 @@ expect_match() {
 	if [[ "$3" =~ $2 ]]; then ok "$1"; else not_ok "$1"; diag "expected /$2/, got '$3'"; fi
 }
 
+# expect_line NAME REGEX TEXT: passes when some line of TEXT matches the extended REGEX.
+expect_line() {
+	if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1"; diag "no line matches /$2/"; fi
+}
+
 # wait_for SECONDS CMD...: polls CMD until it succeeds or the deadline passes.
 wait_for() {
 	local deadline=$((SECONDS + $1))

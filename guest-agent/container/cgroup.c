@@ -84,7 +84,10 @@ int cg_apply(const char *dir, const struct oci_resources *r, struct sbx_err *err
 	char v[64];
 
 	if (r->has_mem_limit) {
-		snprintf(v, sizeof(v), "%" PRId64, r->mem_limit);
+		if (r->mem_limit < 0)
+			snprintf(v, sizeof(v), "max");
+		else
+			snprintf(v, sizeof(v), "%" PRId64, r->mem_limit);
 		if (cg_write(dir, "memory.max", v, err) < 0)
 			return -err->code;
 	}
@@ -124,7 +127,11 @@ int cg_apply(const char *dir, const struct oci_resources *r, struct sbx_err *err
 	if (r->cpus && cg_write(dir, "cpuset.cpus", r->cpus, err) < 0)
 		return -err->code;
 	if (r->has_pids_limit) {
-		snprintf(v, sizeof(v), "%" PRId64, r->pids_limit);
+		/* OCI: 0 or less is unlimited */
+		if (r->pids_limit <= 0)
+			snprintf(v, sizeof(v), "max");
+		else
+			snprintf(v, sizeof(v), "%" PRId64, r->pids_limit);
 		if (cg_write(dir, "pids.max", v, err) < 0)
 			return -err->code;
 	}
@@ -181,6 +188,11 @@ int cg_stats(const char *dir, struct cg_stats *s)
 
 	memset(s, 0, sizeof(*s));
 	s->cpu_usec = cg_key(dir, "cpu.stat", "usage_usec");
+	s->cpu_user_usec = cg_key(dir, "cpu.stat", "user_usec");
+	s->cpu_system_usec = cg_key(dir, "cpu.stat", "system_usec");
+	s->mem_file = cg_key(dir, "memory.stat", "file");
+	s->mem_max = cg_u64(dir, "memory.max"); /* "max" reads as 0: no limit */
+	s->pids_max = cg_u64(dir, "pids.max");
 	s->mem_current = cg_u64(dir, "memory.current");
 	s->mem_anon = cg_key(dir, "memory.stat", "anon");
 	s->pids_current = cg_u64(dir, "pids.current");

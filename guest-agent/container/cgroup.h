@@ -9,7 +9,9 @@
 #include "oci/spec.h"
 
 struct cg_stats {
-	uint64_t cpu_usec, mem_current, mem_anon, pids_current, oom_kills, io_rbytes, io_wbytes;
+	uint64_t cpu_usec, cpu_user_usec, cpu_system_usec;
+	uint64_t mem_current, mem_anon, mem_file, mem_max; /* mem_max, pids_max: 0 = no limit */
+	uint64_t pids_current, pids_max, oom_kills, io_rbytes, io_wbytes;
 };
 
 int cg_create(const char *parent, const char *id, const struct oci_resources *r, char **ret_dir,

@@ -64,8 +64,8 @@ static int report(int fd, char tag, const void *data, size_t len)
 }
 
 /* Child side, after clone: setup, report, wait, exec. Never returns. */
-static void __attribute__((noreturn))
-child(const struct oci_spec *spec, const char *rootfs, int report_fd, int start_fd)
+static void __attribute__((noreturn)) child(const struct oci_spec *spec, const char *rootfs,
+					    const struct ct_stdio *io, int report_fd, int start_fd)
 {
 	struct sbx_err err = {0};
 	char b;
@@ -85,6 +85,10 @@ child(const struct oci_spec *spec, const char *rootfs, int report_fd, int start_
 	if (read(start_fd, &b, 1) != 1)
 		_exit(126); /* deleted before start */
 	close(start_fd);
+	if (ct_apply_stdio(io, &err) < 0) {
+		report(report_fd, 'E', err.msg, strlen(err.msg));
+		_exit(126);
+	}
 	/* seccomp last so setup syscalls are not filtered; only execve follows */
 	if (spec->seccomp && ct_apply_seccomp(spec->seccomp, &err) < 0) {
 		report(report_fd, 'E', err.msg, strlen(err.msg));
@@ -98,7 +102,7 @@ child(const struct oci_spec *spec, const char *rootfs, int report_fd, int start_
 }
 
 int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgroup_dir,
-	      struct ct **ret, struct sbx_err *err)
+	      const struct ct_stdio *io, struct ct **ret, struct sbx_err *err)
 {
 	_cleanup_close_ int rep_r = -1, rep_w = -1, st_r = -1, st_w = -1;
 	int p[2], flags = 0, r, status;
@@ -123,8 +127,11 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 		struct sbx_err e = {0};
 		pid_t gc;
 
-		close(rep_r);
-		close(st_w);
+		int keep[] = {rep_w, st_r, io ? io->fds[0] : -1, io ? io->fds[1] : -1,
+			      io ? io->fds[2] : -1};
+
+		/* other containers' pipes must not stay open in this one until its exec */
+		ct_close_fds_except(keep, ARRAY_SIZE(keep));
 		if ((cgroup_dir && cg_join(cgroup_dir, 0, &e) < 0) ||
 		    join_namespaces(spec, &flags, &e) < 0 || unshare(flags) < 0) {
 			if (!e.code)
@@ -137,7 +144,7 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 		if (gc < 0)
 			_exit(126);
 		if (gc == 0)
-			child(spec, rootfs, rep_w, st_r);
+			child(spec, rootfs, io, rep_w, st_r);
 		/* report the grandchild's pid (as seen from the agent's pid namespace) */
 		if (report(rep_w, 'P', &gc, sizeof(gc)) < 0)
 			_exit(126);
@@ -145,8 +152,9 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 	}
 	close(TAKE_FD(rep_w));
 	close(TAKE_FD(st_r));
-	if (waitpid(pid, &status, 0) < 0)
-		return sbx_fail(err, errno, "waitpid");
+	/* ECHILD: a PID 1 reaping loop got there first; the report channel tells the outcome */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
 	pid = 0;
 	/* until 'O' and 'P' (either order), 'E', or EOF: every writer gone without success */
 	while (!ok || pid <= 0) {

@@ -60,7 +60,7 @@ static int enter(pid_t pid, const char *cgroup_dir, struct sbx_err *err)
 }
 
 int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process *p,
-	    const char *cgroup_dir, pid_t *ret_pid, struct sbx_err *err)
+	    const char *cgroup_dir, const struct ct_stdio *io, pid_t *ret_pid, struct sbx_err *err)
 {
 	_cleanup_close_ int rd = -1, wr = -1;
 	char msg[1 + SBX_ERR_MAX];
@@ -79,7 +79,9 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 	if (pid == 0) {
 		struct sbx_err e = {0};
 
-		close(rd);
+		int keep[] = {wr, io ? io->fds[0] : -1, io ? io->fds[1] : -1, io ? io->fds[2] : -1};
+
+		ct_close_fds_except(keep, ARRAY_SIZE(keep));
 		if (enter(c->pid, cgroup_dir, &e) < 0 || (gc = fork()) < 0) {
 			if (!e.code)
 				sbx_fail(&e, errno, "fork");
@@ -91,7 +93,7 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 				_exit(126);
 			_exit(0);
 		}
-		if (chdir("/") < 0 || ct_setup_exec(p, &e) < 0 ||
+		if (chdir("/") < 0 || ct_apply_stdio(io, &e) < 0 || ct_setup_exec(p, &e) < 0 ||
 		    (spec->seccomp && ct_apply_seccomp(spec->seccomp, &e) < 0)) {
 			send_msg(wr, 'E', e.msg, strlen(e.msg));
 			_exit(126);

@@ -1,6 +1,7 @@
 /* Sandbox-wide calls: Version, Health, CreateSandbox, DestroySandbox. */
 #define _GNU_SOURCE
 #include "guest-agent/agent.h"
+#include "guest-agent/rpc/rpc.h"
 
 #include "base/clock.h"
 #include "base/err.h"
@@ -14,11 +15,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define SERVICE "sbx.agent.v1.Agent"
-#define EMPTY &sbx__agent__v1__empty__descriptor
-
-static int h_version(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *req,
-		     ProtobufCMessage *resp, struct sbx_err *err)
+AGENT_HANDLER(agent_h_version)
 {
 	(void)ctx, (void)req;
 	Sbx__Agent__V1__VersionResponse *out = (void *)resp;
@@ -43,8 +40,7 @@ static uint64_t mem_available_kib(void)
 	return kib;
 }
 
-static int h_health(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *req,
-		    ProtobufCMessage *resp, struct sbx_err *err)
+AGENT_HANDLER(agent_h_health)
 {
 	(void)call, (void)req, (void)err;
 	struct agent *a = ctx;
@@ -70,8 +66,7 @@ static bool hostname_ok(const char *h)
 	return true;
 }
 
-static int h_create_sandbox(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *req,
-			    ProtobufCMessage *resp, struct sbx_err *err)
+AGENT_HANDLER(agent_h_create_sandbox)
 {
 	(void)ctx, (void)call, (void)resp;
 	const Sbx__Agent__V1__CreateSandboxRequest *in = (const void *)req;
@@ -101,25 +96,9 @@ static int h_create_sandbox(void *ctx, struct ttrpc_call *call, const ProtobufCM
 	return 0;
 }
 
-static int h_destroy_sandbox(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *req,
-			     ProtobufCMessage *resp, struct sbx_err *err)
+AGENT_HANDLER(agent_h_destroy_sandbox)
 {
 	(void)call, (void)req, (void)resp, (void)err;
 	agent_request_power_off(ctx);
 	return 0;
-}
-
-static const struct ttrpc_method methods[] = {
-    {SERVICE, "Version", EMPTY, &sbx__agent__v1__version_response__descriptor, h_version},
-    {SERVICE, "Health", EMPTY, &sbx__agent__v1__health_response__descriptor, h_health},
-    {SERVICE, "CreateSandbox", &sbx__agent__v1__create_sandbox_request__descriptor, EMPTY,
-     h_create_sandbox},
-    {SERVICE, "DestroySandbox", &sbx__agent__v1__destroy_sandbox_request__descriptor, EMPTY,
-     h_destroy_sandbox},
-};
-
-const struct ttrpc_method *agent_methods(unsigned *n)
-{
-	*n = sizeof(methods) / sizeof(methods[0]);
-	return methods;
 }

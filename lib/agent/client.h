@@ -17,3 +17,8 @@ int agent_client_connect(struct sandbox *sb, struct ttrpc_client **ret, struct s
 int agent_call(struct ttrpc_client *c, const char *method, const ProtobufCMessage *req,
 	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret_resp,
 	       int timeout_ms, struct sbx_err *err);
+
+/* Opens the stream kind (STREAM_HELLO__KIND: stdin, stdout, stderr, rootfs) of a container's
+ * process (exec_id NULL or "": its init) on port 1025. Returns the connected fd. */
+int agent_stream_open(struct sandbox *sb, const char *container_id, const char *exec_id, int kind,
+		      struct sbx_err *err);

@@ -422,6 +422,35 @@ out:
 	return 0;
 }
 
+int oci_process_parse(const char *json, size_t len, struct oci_spec **ret, struct sbx_err *err)
+{
+	struct oci_spec *s;
+	json_error_t je;
+	json_t *proc, *wrap;
+	int rc;
+
+	if (len > OCI_MAX_SPEC_BYTES)
+		return sbx_failx(err, E2BIG, "process: larger than %u bytes", OCI_MAX_SPEC_BYTES);
+	proc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (!proc)
+		return sbx_failx(err, EINVAL, "process: line %d column %d: %s", je.line, je.column,
+				 je.text);
+	wrap = json_object();
+	s = calloc(1, sizeof(*s));
+	if (!wrap || !s || json_object_set(wrap, "process", proc) < 0)
+		rc = -ENOMEM;
+	else if ((rc = parse_process(wrap, s, err)) >= 0 && !s->has_process)
+		rc = BAD(err, "process", "must be a JSON object");
+	json_decref(proc);
+	json_decref(wrap);
+	if (rc < 0) {
+		oci_spec_free(s);
+		return rc == -ENOMEM ? sbx_fail(err, ENOMEM, "process") : rc;
+	}
+	*ret = s;
+	return 0;
+}
+
 int oci_spec_load(const char *path, struct oci_spec **ret, struct sbx_err *err)
 {
 	_cleanup_close_ int fd = -1;

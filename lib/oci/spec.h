@@ -168,6 +168,9 @@ struct oci_spec {
 
 /* Parses and validates a config.json text of len bytes. On success *ret is a new spec. */
 int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret, struct sbx_err *err);
+/* Parses only a "process" object (an exec request); the result is a spec whose other fields are
+ * empty. */
+int oci_process_parse(const char *json, size_t len, struct oci_spec **ret, struct sbx_err *err);
 int oci_spec_load(const char *path, struct oci_spec **ret, struct sbx_err *err);
 void oci_spec_free(struct oci_spec *s);
 

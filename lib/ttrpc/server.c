@@ -25,6 +25,7 @@ struct ttrpc_server {
 	pthread_mutex_t lock;
 	int refs;         /* the owner plus one per connection */
 	int active_calls; /* requests being handled */
+	int open_conns;   /* connections whose peer has not closed yet */
 };
 
 struct ttrpc_conn {
@@ -275,6 +276,9 @@ static void *conn_thread(void *arg)
 	}
 	/* Requests still running finish and answer into a closed socket; the last unref closes. */
 	shutdown(c->fd, SHUT_RD);
+	pthread_mutex_lock(&c->srv->lock);
+	c->srv->open_conns--;
+	pthread_mutex_unlock(&c->srv->lock);
 	conn_unref(c);
 	return NULL;
 }
@@ -307,6 +311,7 @@ int ttrpc_server_serve_fd(struct ttrpc_server *s, int fd, struct sbx_err *err)
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_lock(&s->lock);
 	s->refs++;
+	s->open_conns++;
 	pthread_mutex_unlock(&s->lock);
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
@@ -315,6 +320,9 @@ int ttrpc_server_serve_fd(struct ttrpc_server *s, int fd, struct sbx_err *err)
 	int r = pthread_create(&t, &attr, conn_thread, c);
 	pthread_attr_destroy(&attr);
 	if (r != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->open_conns--;
+		pthread_mutex_unlock(&s->lock);
 		conn_unref(c);
 		return sbx_fail(err, r, "ttrpc connection thread");
 	}
@@ -367,4 +375,12 @@ void ttrpc_server_free(struct ttrpc_server *s)
 {
 	if (s)
 		server_unref(s);
+}
+
+int ttrpc_server_open_connections(struct ttrpc_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int n = s->open_conns;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }

@@ -39,5 +39,7 @@ int ttrpc_server_accept_loop(struct ttrpc_server *s, int listen_fd);
 int ttrpc_listen_unix(const char *path, struct sbx_err *err);
 /* Counts calls that are still running; for tests and clean shutdown. */
 int ttrpc_server_active_calls(struct ttrpc_server *s);
+/* Counts connections the peer has not closed yet. */
+int ttrpc_server_open_connections(struct ttrpc_server *s);
 /* Frees the server once no connection uses it; connections keep running until they close. */
 void ttrpc_server_free(struct ttrpc_server *s);

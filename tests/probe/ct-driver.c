@@ -90,7 +90,7 @@ static int run_exec(struct ct *c, const struct oci_spec *spec, const char *cg, s
 
 	p.args = args;
 	p.nargs = 3;
-	if (ct_exec(c, spec, &p, cg, &pid, err) < 0)
+	if (ct_exec(c, spec, &p, cg, NULL, &pid, err) < 0)
 		return -err->code;
 	if (waitpid(pid, &st, 0) < 0)
 		return sbx_fail(err, errno, "wait exec");
@@ -137,7 +137,7 @@ int main(int argc, char **argv)
 		snprintf(id, sizeof(id), "ct-%d-%d", (int)getpid(), i);
 		if (cgp && cg_create(cgp, id, &spec->res, &cg, &err) < 0)
 			goto fail;
-		if (ct_create(spec, root, cg, &c, &err) < 0 || ct_start(c, &err) < 0 ||
+		if (ct_create(spec, root, cg, NULL, &c, &err) < 0 || ct_start(c, &err) < 0 ||
 		    (sig && ct_kill(c, sig, &err) < 0) || (cg && show_cg(cg, &err) < 0) ||
 		    (getenv("CT_EXEC") && run_exec(c, spec, cg, &err) < 0) ||
 		    ct_wait(c, &status, &err) < 0) {
