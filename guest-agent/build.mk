@@ -13,12 +13,11 @@ $(BUILD)/tests/ct-driver: $(BUILD)/obj-$(VARIANT)/tests/probe/ct-driver.o \
 # sbx-agent: static (it is the guest's whole userland besides busybox), always the plain variant.
 LIBS += sbxagent
 LIB_SRCS_sbxagent := guest-agent/init.c guest-agent/state.c guest-agent/rootfs.c \
-	guest-agent/streams.c $(wildcard guest-agent/rpc/*.c)
-AGENT_STATIC_LIBS := -lseccomp -ljansson -lprotobuf-c -larchive -lnettle -lacl -llzma -lzstd \
-	-llz4 -lbz2 -lz -lxml2 -lpthread
+	guest-agent/streams.c guest-agent/untar.c $(wildcard guest-agent/rpc/*.c)
+AGENT_STATIC_LIBS := -lseccomp -ljansson -lprotobuf-c -lpthread
 BINS += $(BUILD)/bin/sbx-agent
 $(BUILD)/bin/sbx-agent: $(BUILD)/obj-plain/guest-agent/main.o \
-		$(call libs,plain,sbxagent sbxagentct sbxoci sbxrootfs sbxttrpc sbxproto sbxbase)
+		$(call libs,plain,sbxagent sbxagentct sbxoci sbxttrpc sbxproto sbxbase)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) -static -Wl,--gc-sections -o $@ $(filter %.o,$^) $(LINK_LIBS) \
 		$(AGENT_STATIC_LIBS)

@@ -7,7 +7,7 @@
 #include "base/cleanup.h"
 #include "base/clock.h"
 #include "base/err.h"
-#include "rootfs-builder/layers.h"
+#include "guest-agent/untar.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -167,8 +167,7 @@ int agent_rootfs_stream(struct agent *a, struct agent_rootfs *r, const char *id,
 		sbx_fail(err, errno, "open %s", r->root);
 		goto fail;
 	}
-	struct layer_stats st = {0};
-	if (layer_apply(rootfd, fd, &st, err) < 0) {
+	if (untar_extract(rootfd, fd, NULL, err) < 0) {
 		sbx_wrap(err, "rootfs stream");
 		goto fail;
 	}
