@@ -28,16 +28,6 @@
 static struct agent the_agent = {
     .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .wake_fd = -1};
 
-void agent_request_power_off(struct agent *a)
-{
-	pthread_mutex_lock(&a->lock);
-	a->destroy_pending = true;
-	pthread_mutex_unlock(&a->lock);
-	uint64_t one = 1;
-	if (write(a->wake_fd, &one, sizeof(one)) < 0)
-		agent_power_off("DestroySandbox (wake-up failed)");
-}
-
 static _Noreturn void fatal(const struct sbx_err *err)
 {
 	agent_power_off(err->msg);

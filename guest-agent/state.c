@@ -2,6 +2,7 @@
  * a running call, and exit statuses recorded by the main loop's reaper. */
 #define _GNU_SOURCE
 #include "guest-agent/agent.h"
+#include "guest-agent/init.h"
 
 #include "base/clock.h"
 #include "base/err.h"
@@ -206,4 +207,14 @@ fail:;
 		if (child_fds[i] >= 0)
 			close(child_fds[i]);
 	return sbx_fail(err, e, "stdio for the process");
+}
+
+void agent_request_power_off(struct agent *a)
+{
+	pthread_mutex_lock(&a->lock);
+	a->destroy_pending = true;
+	pthread_mutex_unlock(&a->lock);
+	uint64_t one = 1;
+	if (write(a->wake_fd, &one, sizeof(one)) < 0)
+		agent_power_off("DestroySandbox (wake-up failed)");
 }

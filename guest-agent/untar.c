@@ -96,7 +96,8 @@ static int clean_name(const char *in, char *out, size_t size, struct sbx_err *er
 		const char *end = strchrnul(p, '/');
 		size_t len = (size_t)(end - p);
 		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return sbx_failx(err, EPERM, "tar: entry '%.200s' has a '..' component", in);
+			return sbx_failx(err, EPERM, "tar: entry '%.200s' has a '..' component",
+					 in);
 		if (len && !(len == 1 && p[0] == '.')) {
 			if (n + len + 2 > size)
 				return sbx_failx(err, ENAMETOOLONG, "tar: entry name too long");
@@ -227,7 +228,8 @@ int untar_next(struct untar *u, struct untar_entry *e, struct sbx_err *err)
 		}
 		u->entries++;
 		memset(e, 0, sizeof(*e));
-		/* '\0' (old tar) and '7' (contiguous) are regular files; NUL never reaches strchr */
+		/* '\0' (old tar) and '7' (contiguous) are regular files; NUL never reaches strchr
+		 */
 		e->type = type == '\0' || type == '7' ? '0' : type;
 		e->mode = (uint32_t)(mode & 07777);
 		e->uid = (uint32_t)uid;

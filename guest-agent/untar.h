@@ -25,7 +25,8 @@ struct untar {
 };
 
 struct untar_entry {
-	char type; /* '0' file, '1' hard link, '2' symlink, '3' char, '4' block, '5' dir, '6' fifo */
+	char
+	    type; /* '0' file, '1' hard link, '2' symlink, '3' char, '4' block, '5' dir, '6' fifo */
 	char name[UNTAR_MAX_NAME];     /* clean and relative: no leading '/', "./" or ".." */
 	char linkname[UNTAR_MAX_NAME]; /* hard links: cleaned like name; symlinks: as stored */
 	uint32_t mode, uid, gid, devmajor, devminor;

@@ -48,6 +48,7 @@ spec "$tmp/bomb.json" 'sh -c "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17
 for i in 0 1 2 3 4 5 6 7 8 9; do
 	spec "$tmp/v$i.json" "touch /tmp/me-v$i /own-v$i; read x; echo files: \$(ls /tmp) \$(ls / | grep own) procs: \$(ls /proc | grep -c '^[0-9]')"
 done
+spec "$tmp/tty.json" 'read x; stty size; test -t 0 && test -t 1 && test -t 2 && echo all-ttys' '"terminal":true'
 spec "$tmp/bad.json" 'true'
 printf '{"process": 7' >"$tmp/garbage.json"
 
@@ -86,6 +87,11 @@ script() {
 	start k1
 	wait k1
 	health
+	create --stdin t1 $tmp/tty.json block img ext4
+	start t1
+	resize t1 - 33 101
+	stdin t1 - go
+	wait t1
 	create m1 $tmp/oom.json block img ext4
 	start m1
 	wait m1
@@ -107,7 +113,7 @@ script() {
 	echo health
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "stdin v$i - go"; done
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "wait v$i"; done
-	for c in c1 c2 c3 c4 c5 k1 m1 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do echo "remove $c"; done
+	for c in c1 c2 c3 c4 c5 k1 t1 m1 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do echo "remove $c"; done
 	cat <<-EOF
 	health
 	create ../x $tmp/bad.json block img ext4
@@ -154,6 +160,9 @@ mapfile -t cpu < <(grep -oP '^stats c4 cpu_ns=\K[0-9]+' <<<"$out")
 expect_line "ListProcesses counts the container's processes" '^ps c4 n=[1-9]' "$out"
 expect_match "SIGKILL to init: 137" 'status=137' "$(line '^exit c4/ ')"
 expect_line "kill -9 -1 only reaches the container's own processes" '^\[k1/\] survived$' "$out"
+expect_line "terminal: ResizeTty sets the size the process sees" $'^\\[t1/\\] 33 101\r?$' "$out"
+expect_line "terminal: stdin, stdout and stderr are the pty" $'^\\[t1/\\] all-ttys\r?$' "$out"
+expect_match "terminal: exit status" 'status=0' "$(line '^exit t1/')"
 expect_match "OOM: the memory hog is killed, 137" 'status=137' "$(line '^exit m1/')"
 expect_line "OOM: GetOOMEvent names the container" '^oom m1$' "$out"
 expect_line "OOM: counted in stats, with the limit" '^stats m1 .*mem_limit=16777216 .*oom_kills=[1-9]' "$out"
