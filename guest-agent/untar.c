@@ -123,8 +123,11 @@ static int apply_pax(const char *buf, size_t len, struct untar_entry *e, bool *h
 		if (end == buf + off || *end != ' ' || rl == 0 || rl > len - off)
 			return sbx_failx(err, EPROTO, "tar: malformed pax record");
 		const char *kv = end + 1, *rec_end = buf + off + rl - 1;
+		/* the length counts its own digits: a record too short for "k=v" is malformed */
+		if (kv >= rec_end || *rec_end != '\n')
+			return sbx_failx(err, EPROTO, "tar: malformed pax record");
 		const char *eq = memchr(kv, '=', (size_t)(rec_end - kv));
-		if (*rec_end != '\n' || !eq || kv >= rec_end)
+		if (!eq)
 			return sbx_failx(err, EPROTO, "tar: malformed pax record");
 		size_t klen = (size_t)(eq - kv), vlen = (size_t)(rec_end - eq - 1);
 		const char *v = eq + 1;

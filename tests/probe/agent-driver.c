@@ -38,6 +38,14 @@
 #define MAX_PROCS 512
 
 static struct ttrpc_client *cl;
+
+/* A decimal argument; a malformed one reads as 0, which every command refuses or ignores. */
+static int num(const char *s)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *end || v < 0 || v > 1000000000 ? 0 : (int)v;
+}
 static struct sandbox *sb;
 
 struct reader {
@@ -265,7 +273,7 @@ static int do_create(char **a, int n, bool want_stdin, bool quiet)
 	} else if (!strcmp(a[2], "stream")) {
 		src.source_case = SBX__AGENT__V1__ROOTFS_SOURCE__SOURCE_STREAM;
 		src.stream = &str;
-		str.size_limit_mib = n >= 5 ? (uint32_t)atoi(a[4]) : 0;
+		str.size_limit_mib = n >= 5 ? (uint32_t)num(a[4]) : 0;
 		snprintf(w.id, sizeof(w.id), "%s", a[0]);
 		writer = pthread_create(&tw, NULL, write_tar, &w) == 0;
 	} else if (!strcmp(a[2], "none")) {
@@ -495,17 +503,17 @@ static void run_command(char **a, int n)
 			Sbx__Agent__V1__ResizeTtyRequest r =
 			    SBX__AGENT__V1__RESIZE_TTY_REQUEST__INIT;
 			r.process = &ref;
-			r.rows = (uint32_t)atoi(a[3]);
-			r.cols = (uint32_t)atoi(a[4]);
+			r.rows = (uint32_t)num(a[3]);
+			r.cols = (uint32_t)num(a[4]);
 			if (call("ResizeTty", &r.base, NULL, NULL, 30000) == 0)
 				printf("resized\n");
 		}
 	} else if (!strcmp(c, "wait") && (n == 2 || n == 3)) {
 		do_wait(a[1], n == 3 ? exec_arg(a[2]) : "", 0, false);
 	} else if (!strcmp(c, "wait-timeout") && n == 4) {
-		do_wait(a[2], exec_arg(a[3]), atoi(a[1]), false);
+		do_wait(a[2], exec_arg(a[3]), num(a[1]), false);
 	} else if (!strcmp(c, "await") && n == 5) {
-		await_line(a[1], exec_arg(a[2]), a[3], atoi(a[4]));
+		await_line(a[1], exec_arg(a[2]), a[3], num(a[4]));
 	} else if (!strcmp(c, "signal") && (n == 4 || n == 5)) {
 		Sbx__Agent__V1__ProcessRef ref = SBX__AGENT__V1__PROCESS_REF__INIT;
 		ref.container_id = a[1];
@@ -550,13 +558,12 @@ static void run_command(char **a, int n)
 		int w = sandbox_wait(sb, 60000);
 		printf("vmm exit=%d%s\n", sb->exit_status, w < 0 ? " (still running)" : "");
 	} else if (!strcmp(c, "bench-health") && n == 2) {
-		bench_health(atoi(a[1]));
+		bench_health(num(a[1]));
 	} else if (!strcmp(c, "bench-true") && n == 5) {
-		bench_containers("true_block", atoi(a[1]), (char *[]){a[2], "block", a[3], a[4]},
-				 4);
+		bench_containers("true_block", num(a[1]), (char *[]){a[2], "block", a[3], a[4]}, 4);
 	} else if (!strcmp(c, "bench-rootfs") && n == 6) {
-		bench_containers("rootfs_stream", atoi(a[1]), (char *[]){a[2], "stream", a[3]}, 3);
-		bench_containers("rootfs_block", atoi(a[1]), (char *[]){a[2], "block", a[4], a[5]},
+		bench_containers("rootfs_stream", num(a[1]), (char *[]){a[2], "stream", a[3]}, 3);
+		bench_containers("rootfs_block", num(a[1]), (char *[]){a[2], "block", a[4], a[5]},
 				 4);
 	} else {
 		printf("driver: unknown command or arguments: %s\n", c);
@@ -583,9 +590,9 @@ int main(int argc, char **argv)
 			disks[ndisks++] = (struct sandbox_disk){
 			    .path = spec, .serial = serial, .read_only = ro && !strcmp(ro, "ro")};
 		} else if (!strcmp(argv[i], "--mem")) {
-			mem = (unsigned)atoi(argv[i + 1]);
+			mem = (unsigned)num(argv[i + 1]);
 		} else if (!strcmp(argv[i], "--cpus")) {
-			cpus = (unsigned)atoi(argv[i + 1]);
+			cpus = (unsigned)num(argv[i + 1]);
 		} else {
 			break;
 		}

@@ -11,9 +11,8 @@
 #include "proto/agent.pb-c.h"
 #include "tap.h"
 
-static struct agent agent = {.lock = PTHREAD_MUTEX_INITIALIZER,
-			     .changed = PTHREAD_COND_INITIALIZER,
-			     .wake_fd = -1};
+static struct agent agent = {
+    .lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER, .wake_fd = -1};
 
 /* Calls h and checks it failed with errno want and a message containing text. */
 #define REFUSED(h, req, resp, want, text)                                                          \
