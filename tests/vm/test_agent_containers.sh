@@ -104,6 +104,8 @@ script() {
 	stats p1
 	update p1 pids=12 memory=33554432
 	stats p1
+	signal p1 - 9 all
+	wait p1
 	remove p1
 	EOF
 	for i in 0 1 2 3 4 5 6 7 8 9; do
@@ -172,7 +174,8 @@ expect_line "the bomb's forks fail beyond the limit" '^\[p1/ err\] .*(can.t fork
 # pids.max 8 = the outer shell, the bomb's shell and 6 sleeps; the bomb's shell then dies
 expect_line "pids.max stops the fork bomb at the limit" '^stats p1 .*pids=7 pids_limit=8 ' "$out"
 expect_line "UpdateContainer changes the limits" '^stats p1 .*mem_limit=33554432 pids=7 pids_limit=12 ' "$out"
-expect_line "remove ends a running container" '^removed p1$' "$out"
+expect_match "SignalProcess to all processes (cgroup.kill)" 'status=137' "$(line '^exit p1/')"
+expect_line "remove cleans up the container" '^removed p1$' "$out"
 expect_line "10 containers run at once" 'health uptime_ms=[0-9]+ containers=1[0-9] ' "$(grep -A1 '^started v9' <<<"$out")"
 for i in 0 4 9; do
 	expect_line "container v$i sees only its own files and processes" \
