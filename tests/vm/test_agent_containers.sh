@@ -49,6 +49,9 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 	spec "$tmp/v$i.json" "touch /tmp/me-v$i /own-v$i; read x; echo files: \$(ls /tmp) \$(ls / | grep own) procs: \$(ls /proc | grep -c '^[0-9]')"
 done
 spec "$tmp/tty.json" 'read x; stty size; test -t 0 && test -t 1 && test -t 2 && echo all-ttys' '"terminal":true'
+# containerd's own default spec (ctr oci spec): its /dev/pts, /dev/shm, /dev/mqueue, /sys, /run
+# mounts, capability sets, masked and read-only paths
+ctr oci spec | sed 's|"process": {|"process": {"args": ["/bin/sh", "-c", "mount \| grep -cE \x27 on /(dev/pts\|dev/shm\|dev/mqueue\|sys\|run) \x27; grep CapEff /proc/self/status; echo x > /proc/sys/kernel/hostname \|\| echo sysctl-ro"],|' >"$tmp/containerd.json"
 spec "$tmp/bad.json" 'true'
 printf '{"process": 7' >"$tmp/garbage.json"
 
@@ -87,6 +90,9 @@ script() {
 	start k1
 	wait k1
 	health
+	create d1 $tmp/containerd.json block img ext4
+	start d1
+	wait d1
 	create --stdin t1 $tmp/tty.json block img ext4
 	start t1
 	resize t1 - 33 101
@@ -115,7 +121,7 @@ script() {
 	echo health
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "stdin v$i - go"; done
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "wait v$i"; done
-	for c in c1 c2 c3 c4 c5 k1 t1 m1 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do echo "remove $c"; done
+	for c in c1 c2 c3 c4 c5 k1 d1 t1 m1 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do echo "remove $c"; done
 	cat <<-EOF
 	health
 	create ../x $tmp/bad.json block img ext4
@@ -162,6 +168,10 @@ mapfile -t cpu < <(grep -oP '^stats c4 cpu_ns=\K[0-9]+' <<<"$out")
 expect_line "ListProcesses counts the container's processes" '^ps c4 n=[1-9]' "$out"
 expect_match "SIGKILL to init: 137" 'status=137' "$(line '^exit c4/ ')"
 expect_line "kill -9 -1 only reaches the container's own processes" '^\[k1/\] survived$' "$out"
+expect_line "containerd's default spec: its five extra mounts are there" '^\[d1/\] 5$' "$out"
+expect_line "containerd's default spec: its capability set" '^\[d1/\] CapEff:\s+00000000a80425fb$' "$out"
+expect_line "containerd's default spec: /proc/sys is read-only" '^\[d1/\] sysctl-ro$' "$out"
+expect_match "containerd's default spec: exit status" 'status=0' "$(line '^exit d1/')"
 expect_line "terminal: ResizeTty sets the size the process sees" $'^\\[t1/\\] 33 101\r?$' "$out"
 expect_line "terminal: stdin, stdout and stderr are the pty" $'^\\[t1/\\] all-ttys\r?$' "$out"
 expect_match "terminal: exit status" 'status=0' "$(line '^exit t1/')"
