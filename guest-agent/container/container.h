@@ -49,4 +49,6 @@ int ct_setup_exec(const struct oci_process *p, struct sbx_err *err);
 int ct_apply_stdio(const struct ct_stdio *io, struct sbx_err *err);
 /* Right after fork: closes every fd >= 3 but the n in keep (at most 16). */
 void ct_close_fds_except(const int *keep, size_t n);
+/* Every container process: socket(AF_VSOCK) fails with EACCES, whatever the spec says. */
+int ct_deny_vsock(struct sbx_err *err);
 int ct_apply_seccomp(const struct oci_seccomp *sc, struct sbx_err *err);

@@ -132,9 +132,9 @@ int ct_create(const struct oci_spec *spec, const char *rootfs, const char *cgrou
 
 		/* other containers' pipes must not stay open in this one until its exec */
 		ct_close_fds_except(keep, ARRAY_SIZE(keep));
-		if ((cgroup_dir && cg_join(cgroup_dir, 0, &e) < 0) ||
+		if (ct_deny_vsock(&e) < 0 || (cgroup_dir && cg_join(cgroup_dir, 0, &e) < 0) ||
 		    join_namespaces(spec, &flags, &e) < 0 || unshare(flags) < 0) {
-			if (!e.code)
+			if (!e.msg[0])
 				sbx_fail(&e, errno, "unshare");
 			report(rep_w, 'E', e.msg, strlen(e.msg));
 			_exit(126);

@@ -82,7 +82,8 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 		int keep[] = {wr, io ? io->fds[0] : -1, io ? io->fds[1] : -1, io ? io->fds[2] : -1};
 
 		ct_close_fds_except(keep, ARRAY_SIZE(keep));
-		if (enter(c->pid, cgroup_dir, &e) < 0 || (gc = fork()) < 0) {
+		if (ct_deny_vsock(&e) < 0 || enter(c->pid, cgroup_dir, &e) < 0 ||
+		    (gc = fork()) < 0) {
 			if (!e.code)
 				sbx_fail(&e, errno, "fork");
 			send_msg(wr, 'E', e.msg, strlen(e.msg));

@@ -1,6 +1,8 @@
 /* The spec's seccomp profile through libseccomp: default action, architectures, rules with
  * argument conditions and errno returns. Loaded last, right before exec. */
+#include <errno.h>
 #include <seccomp.h>
+#include <sys/socket.h>
 #include <string.h>
 
 #include "guest-agent/container/container.h"
@@ -89,4 +91,25 @@ int ct_apply_seccomp(const struct oci_seccomp *sc, struct sbx_err *err)
 	if (r < 0)
 		return sbx_fail(err, -r, "seccomp");
 	return 0;
+}
+
+int ct_deny_vsock(struct sbx_err *err)
+{
+	/* vsock is not namespaced: without this a container could reach the host's vsock ports
+	 * (the ready port, other sandboxes' listeners) whatever profile its spec carries.
+	 * Filters stack and the strictest result wins, so the spec's profile cannot undo it. */
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int r;
+
+	if (!ctx)
+		return sbx_failx(err, ENOMEM, "seccomp: init");
+	r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
+			     SCMP_A0(SCMP_CMP_EQ, AF_VSOCK));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socketpair), 1,
+				     SCMP_A0(SCMP_CMP_EQ, AF_VSOCK));
+	if (r == 0)
+		r = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return r < 0 ? sbx_fail(err, -r, "seccomp: deny vsock") : 0;
 }

@@ -9,7 +9,9 @@ cd "$REPO"
 bash tests/probe/agent-rootfs.sh build/test-rootfs
 tmp=$(mktemp -d) # unix sockets cannot live on the 9p-shared repository
 trap 'pkill -9 -f "$tmp/sb" 2>/dev/null; rm -rf "$tmp"' EXIT
-mke2fs -q -F -t ext4 -O ^has_journal -d build/test-rootfs "$tmp/image.ext4" 24M
+cp -a build/test-rootfs "$tmp/rootfs"
+cp build/tests/vsock-peer "$tmp/rootfs/bin/vsock-peer" # static: tries the host's vsock ports
+mke2fs -q -F -t ext4 -O ^has_journal -d "$tmp/rootfs" "$tmp/image.ext4" 32M
 printf 'stream-marker\n' >"$tmp/stream-marker"
 tar -C build/test-rootfs -cf "$tmp/rootfs.tar" . -C "$tmp" ./stream-marker
 
@@ -52,6 +54,7 @@ spec "$tmp/tty.json" 'read x; stty size; test -t 0 && test -t 1 && test -t 2 && 
 # containerd's own default spec (ctr oci spec): its /dev/pts, /dev/shm, /dev/mqueue, /sys, /run
 # mounts, capability sets, masked and read-only paths
 ctr oci spec | sed 's|"process": {|"process": {"args": ["/bin/sh", "-c", "mount \| grep -cE \x27 on /(dev/pts\|dev/shm\|dev/mqueue\|sys\|run) \x27; grep CapEff /proc/self/status; echo x > /proc/sys/kernel/hostname \|\| echo sysctl-ro"],|' >"$tmp/containerd.json"
+spec "$tmp/vsock.json" 'vsock-peer guest-say 1026 READY-from-a-container; echo rc=$?'
 spec "$tmp/bad.json" 'true'
 printf '{"process": 7' >"$tmp/garbage.json"
 
@@ -90,6 +93,9 @@ script() {
 	start k1
 	wait k1
 	health
+	create s1 $tmp/vsock.json block img ext4
+	start s1
+	wait s1
 	create d1 $tmp/containerd.json block img ext4
 	start d1
 	wait d1
@@ -121,7 +127,7 @@ script() {
 	echo health
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "stdin v$i - go"; done
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "wait v$i"; done
-	for c in c1 c2 c3 c4 c5 k1 d1 t1 m1 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do echo "remove $c"; done
+	for c in c1 c2 c3 c4 c5 k1 s1 d1 t1 m1 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do echo "remove $c"; done
 	cat <<-EOF
 	health
 	create ../x $tmp/bad.json block img ext4
@@ -168,6 +174,9 @@ mapfile -t cpu < <(grep -oP '^stats c4 cpu_ns=\K[0-9]+' <<<"$out")
 expect_line "ListProcesses counts the container's processes" '^ps c4 n=[1-9]' "$out"
 expect_match "SIGKILL to init: 137" 'status=137' "$(line '^exit c4/ ')"
 expect_line "kill -9 -1 only reaches the container's own processes" '^\[k1/\] survived$' "$out"
+expect_line "a container cannot open vsock sockets (the host's ports stay out of reach)" \
+	'^\[s1/ err\] vsock-peer: vsock connect: Permission denied$' "$out"
+expect_line "and carries on" '^\[s1/\] rc=1$' "$out"
 expect_line "containerd's default spec: its five extra mounts are there" '^\[d1/\] 5$' "$out"
 expect_line "containerd's default spec: its capability set" '^\[d1/\] CapEff:\s+00000000a80425fb$' "$out"
 expect_line "containerd's default spec: /proc/sys is read-only" '^\[d1/\] sysctl-ro$' "$out"
@@ -186,7 +195,7 @@ expect_line "pids.max stops the fork bomb at the limit" '^stats p1 .*pids=7 pids
 expect_line "UpdateContainer changes the limits" '^stats p1 .*mem_limit=33554432 pids=7 pids_limit=12 ' "$out"
 expect_match "SignalProcess to all processes (cgroup.kill)" 'status=137' "$(line '^exit p1/')"
 expect_line "remove cleans up the container" '^removed p1$' "$out"
-expect_line "10 containers run at once" 'health uptime_ms=[0-9]+ containers=1[0-9] ' "$(grep -A1 '^started v9' <<<"$out")"
+expect_line "10 containers run at once" 'health uptime_ms=[0-9]+ containers=[1-9][0-9] ' "$(grep -A1 '^started v9' <<<"$out")"
 for i in 0 4 9; do
 	expect_line "container v$i sees only its own files and processes" \
 		"^\[v$i/\] files: me-v$i own-v$i procs: [1-4]$" "$out"
