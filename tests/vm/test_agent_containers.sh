@@ -164,7 +164,7 @@ expect_match "exit code passes through" 'status=7' "$(line '^exit c2/')"
 expect_line "stdin stream reaches the process" '^\[c3/\] got:ping$' "$out"
 expect_line "exec joins the container's pid namespace, cwd and hostname" \
 	'^\[c4/e1\] pid=[0-9]+ cwd=/tmp host=box1$' "$out"
-expect_line "exec sees the container's init as pid 1" '^\[c4/e1\] +1 sleep' "$out"
+expect_line "exec sees the container's init as pid 1" '^\[c4/e1\] +1 (sleep|init)$' "$out"
 expect_line "pause: a frozen container does not read its stdin or exit" '^still-running c5/$' "$out"
 expect_line "resume: it runs again, only after the pause ended" '^\[c5/\] echo:one$' "$(sed -n '/^still-running c5/,$p' <<<"$out")"
 expect_match "and exits 0 at the end of its stdin" 'status=0' "$(line '^exit c5/')"
