@@ -2,7 +2,8 @@
 BINS += $(BIN)/sbx
 CLI_SRCS := $(wildcard cli/*.c)
 
-$(BIN)/sbx: $(call objs,$(VARIANT),$(CLI_SRCS)) $(call libs,$(VARIANT),sbximage sbxrootfs sbxbase)
+$(BIN)/sbx: $(call objs,$(VARIANT),$(CLI_SRCS)) $(call libs,$(VARIANT),sbximage sbxrootfs \
+		sbxagentclient sbxsandbox sbxttrpc sbxproto sbxbase)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) \
-		-ljansson -larchive -lcrypto -lcurl
+		-ljansson -larchive -lcrypto -lcurl -lprotobuf-c -lpthread

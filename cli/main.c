@@ -19,6 +19,7 @@ static const struct cli_cmd commands[] = {
     {"load", cmd_load, "load an image from a docker-save or OCI-layout archive"},
     {"images", cmd_images, "list images"},
     {"rmi", cmd_rmi, "remove images"},
+    {"run", cmd_run, "run a command in a new container, in its own microVM"},
 };
 
 int cli_report(const struct cli *cli, const struct sbx_err *err)

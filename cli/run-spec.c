@@ -1,0 +1,140 @@
+/* The config.json `sbx run` hands the agent: docker's defaults (namespaces, capabilities, the
+ * OCI default mounts, masked and read-only paths) with the image config and the user's flags
+ * applied. */
+#include "cli/run.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* docker's default capability set */
+static const char *const default_caps[] = {
+    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER", "CAP_MKNOD",
+    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP", "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE",
+};
+
+static const char *const masked[] = {
+    "/proc/asound", "/proc/acpi",        "/proc/kcore",         "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/proc/scsi",   "/sys/firmware",
+};
+
+static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+				       "/proc/sysrq-trigger"};
+
+static json_t *strv(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *mount(const char *dest, const char *type, const char *src, const char *opts)
+{
+	json_t *o = json_array();
+	char *copy = strdup(opts);
+	for (char *save, *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(o, json_string(t));
+	free(copy);
+	return json_pack("{s:s, s:s, s:s, s:o}", "destination", dest, "type", type, "source", src,
+			 "options", o);
+}
+
+/* "UID[:GID]" (numbers; "root" is 0). Names need the image's /etc/passwd: not read yet. */
+static int parse_user(const char *u, long *uid, long *gid, struct sbx_err *err)
+{
+	char *end;
+	*uid = *gid = 0;
+	if (!u || !*u || !strcmp(u, "root"))
+		return 0;
+	*uid = strtol(u, &end, 10);
+	if (end == u || *uid < 0 || *uid > 0x7fffffff || (*end && *end != ':'))
+		return sbx_failx(err, EINVAL, "user '%s': only UID[:GID] numbers are supported", u);
+	if (*end == ':') {
+		const char *g = end + 1;
+		*gid = strtol(g, &end, 10);
+		if (end == g || *end || *gid < 0 || *gid > 0x7fffffff)
+			return sbx_failx(err, EINVAL, "user '%s': bad group", u);
+	} else {
+		*gid = *uid;
+	}
+	return 0;
+}
+
+int run_spec_json(const struct run_opts *o, const struct image_config *img, char **ret_json,
+		  struct sbx_err *err)
+{
+	char **args;
+	if (image_process_args(img, o->entrypoint, o->args, o->nargs, &args, err) < 0)
+		return -err->code;
+	long uid, gid;
+	if (parse_user(o->user ? o->user : img->user, &uid, &gid, err) < 0) {
+		image_strv_free(args);
+		return -err->code;
+	}
+	json_t *argv = json_array(), *env = json_array();
+	for (size_t i = 0; args[i]; i++)
+		json_array_append_new(argv, json_string(args[i]));
+	image_strv_free(args);
+	bool has_path = false;
+	for (size_t i = 0; img->env && img->env[i]; i++) {
+		json_array_append_new(env, json_string(img->env[i]));
+		has_path |= !strncmp(img->env[i], "PATH=", 5);
+	}
+	for (size_t i = 0; i < o->nenv; i++) {
+		json_array_append_new(env, json_string(o->env[i]));
+		has_path |= !strncmp(o->env[i], "PATH=", 5);
+	}
+	if (!has_path)
+		json_array_append_new(
+		    env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+	size_t ncaps = sizeof(default_caps) / sizeof(default_caps[0]);
+	json_t *caps = json_pack("{s:o, s:o, s:o}", "bounding", strv(default_caps, ncaps),
+				 "effective", strv(default_caps, ncaps), "permitted",
+				 strv(default_caps, ncaps));
+	const char *cwd = o->workdir ? o->workdir : img->working_dir ? img->working_dir : "/";
+	json_t *process = json_pack(
+	    "{s:o, s:o, s:s, s:{s:I, s:I}, s:b, s:o, s:b, s:[{s:s, s:I, s:I}]}", "args", argv, "env",
+	    env, "cwd", cwd, "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid, "terminal",
+	    o->tty, "capabilities", caps, "noNewPrivileges", true, "rlimits", "type",
+	    "RLIMIT_NOFILE", "hard", (json_int_t)1048576, "soft", (json_int_t)1048576);
+	json_t *mounts = json_array();
+	json_array_append_new(mounts, mount("/proc", "proc", "proc", "nosuid,noexec,nodev"));
+	json_array_append_new(mounts,
+			      mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
+	json_array_append_new(mounts, mount("/dev/pts", "devpts", "devpts",
+					    "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
+	json_array_append_new(mounts, mount("/dev/shm", "tmpfs", "shm",
+					    "nosuid,noexec,nodev,mode=1777,size=65536k"));
+	json_array_append_new(mounts, mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+	json_array_append_new(mounts, mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+	json_t *res = json_object();
+	if (o->memory_bytes > 0)
+		json_object_set_new(res, "memory",
+				    json_pack("{s:I, s:I}", "limit", (json_int_t)o->memory_bytes,
+					      "swap", (json_int_t)o->memory_bytes));
+	if (o->cpus_milli > 0)
+		json_object_set_new(res, "cpu",
+				    json_pack("{s:I, s:I}", "quota",
+					      (json_int_t)o->cpus_milli * 100, "period",
+					      (json_int_t)100000));
+	json_t *lx = json_pack(
+	    "{s:[{s:s},{s:s},{s:s},{s:s},{s:s},{s:s}], s:o, s:o, s:o}", "namespaces", "type", "pid",
+	    "type", "mount", "type", "uts", "type", "ipc", "type", "network", "type", "cgroup",
+	    "resources", res, "maskedPaths", strv(masked, sizeof(masked) / sizeof(masked[0])),
+	    "readonlyPaths", strv(readonly, sizeof(readonly) / sizeof(readonly[0])));
+	json_t *spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
+				 "process", process, "root", "path", "rootfs", "readonly",
+				 o->read_only, "hostname", o->hostname, "mounts", mounts, "linux",
+				 lx);
+	if (!spec)
+		return sbx_failx(err, ENOMEM, "build the container spec");
+	*ret_json = json_dumps(spec, JSON_COMPACT);
+	json_decref(spec);
+	return *ret_json ? 0 : sbx_failx(err, ENOMEM, "build the container spec");
+}

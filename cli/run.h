@@ -1,0 +1,40 @@
+/* `sbx run`: the options, the container spec built from them (run-spec.c), and the sandbox that
+ * runs it in the foreground (run-sandbox.c). */
+#pragma once
+
+#include "image/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct sbx_err;
+
+struct run_opts {
+	bool rm, interactive, tty, read_only;
+	const char *name, *workdir, *user, *entrypoint, *hostname;
+	const char *transfer; /* "block" or "stream" */
+	char **env;           /* K=V */
+	size_t nenv;
+	int64_t memory_bytes;
+	int cpus_milli;
+	const char *image;
+	char **args;
+	size_t nargs;
+};
+
+/* The guest and VMM files `sbx run` boots: $SBX_VMM/$SBX_KERNEL/$SBX_INITRD, else next to
+ * the sbx binary (a build tree: bin/ and guest/), else the installed share directory. */
+struct run_assets {
+	char vmm[4096], kernel[4096], initrd[4096];
+};
+int run_find_assets(struct run_assets *a, struct sbx_err *err);
+
+int run_spec_json(const struct run_opts *o, const struct image_config *img, char **ret_json,
+		  struct sbx_err *err);
+
+/* Boots the sandbox, runs the container with stdio attached, tears everything down; returns
+ * the container's exit status (or -errno with err filled). rootfs is the image's ext4 (block)
+ * or a tar file (stream). */
+int run_sandbox(const struct run_opts *o, const char *root, const struct run_assets *assets,
+		const char *spec_json, const char *rootfs, struct sbx_err *err);
