@@ -24,10 +24,25 @@ static int parse_memory(const char *s, int64_t *ret)
 		return -1;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'g': case 'G': shift = 30; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'b': case 'B': end++; break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'b':
+	case 'B':
+		end++;
+		break;
 	}
 	if (*end || v == 0 || v > (1ull << 40) >> shift)
 		return -1;
@@ -91,8 +106,17 @@ static void usage(FILE *f)
 		   "               [--hostname H] [--entrypoint E] IMAGE [CMD...]\n");
 }
 
-enum { OPT_RM = 256, OPT_NAME, OPT_ENV_FILE, OPT_CPUS, OPT_MEMORY, OPT_READ_ONLY,
-       OPT_HOSTNAME, OPT_ENTRYPOINT, OPT_HELP };
+enum {
+	OPT_RM = 256,
+	OPT_NAME,
+	OPT_ENV_FILE,
+	OPT_CPUS,
+	OPT_MEMORY,
+	OPT_READ_ONLY,
+	OPT_HOSTNAME,
+	OPT_ENTRYPOINT,
+	OPT_HELP
+};
 
 static const struct option options[] = {
     {"rm", no_argument, NULL, OPT_RM},
@@ -118,9 +142,15 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "+ie:w:u:m:", options, NULL)) != -1) {
 		switch (c) {
-		case OPT_RM: o->rm = true; break;
-		case 'i': o->interactive = true; break;
-		case OPT_NAME: o->name = optarg; break;
+		case OPT_RM:
+			o->rm = true;
+			break;
+		case 'i':
+			o->interactive = true;
+			break;
+		case OPT_NAME:
+			o->name = optarg;
+			break;
 		case 'e':
 			if (add_env(o, optarg) < 0)
 				return cli_usage_error("run", "bad -e '%s'", optarg);
@@ -131,27 +161,40 @@ static int parse(struct run_opts *o, int argc, char **argv)
 			break;
 		case 'w':
 			if (optarg[0] != '/' || strstr(optarg, ".."))
-				return cli_usage_error("run", "workdir '%s' must be absolute", optarg);
+				return cli_usage_error("run", "workdir '%s' must be absolute",
+						       optarg);
 			o->workdir = optarg;
 			break;
-		case 'u': o->user = optarg; break;
+		case 'u':
+			o->user = optarg;
+			break;
 		case OPT_CPUS:
 			if (parse_cpus(optarg, &o->cpus_milli) < 0)
-				return cli_usage_error("run", "--cpus '%s' is not 0.01..64", optarg);
+				return cli_usage_error("run", "--cpus '%s' is not 0.01..64",
+						       optarg);
 			break;
 		case 'm':
 		case OPT_MEMORY:
 			if (parse_memory(optarg, &o->memory_bytes) < 0)
-				return cli_usage_error("run", "--memory '%s' is not a size >= 4m", optarg);
+				return cli_usage_error("run", "--memory '%s' is not a size >= 4m",
+						       optarg);
 			break;
-		case OPT_READ_ONLY: o->read_only = true; break;
-		case OPT_HOSTNAME: o->hostname = optarg; break;
-		case OPT_ENTRYPOINT: o->entrypoint = optarg; break;
-		case OPT_HELP: usage(stdout); return -1;
+		case OPT_READ_ONLY:
+			o->read_only = true;
+			break;
+		case OPT_HOSTNAME:
+			o->hostname = optarg;
+			break;
+		case OPT_ENTRYPOINT:
+			o->entrypoint = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return -1;
 		default:
 			if (optopt && optopt < 256)
-				return cli_usage_error("run", "unknown flag '-%c' (see sbx run --help)",
-						       optopt);
+				return cli_usage_error(
+				    "run", "unknown flag '-%c' (see sbx run --help)", optopt);
 			return cli_usage_error("run", "unknown or incomplete flag '%s'",
 					       argv[optind - 1]);
 		}

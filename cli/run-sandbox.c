@@ -102,15 +102,17 @@ static void *forward_signals(void *arg)
 		if (sigwait(&f->set, &sig) != 0)
 			continue;
 		Sbx__Agent__V1__ProcessRef ref = SBX__AGENT__V1__PROCESS_REF__INIT;
-		Sbx__Agent__V1__SignalProcessRequest r = SBX__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
+		Sbx__Agent__V1__SignalProcessRequest r =
+		    SBX__AGENT__V1__SIGNAL_PROCESS_REQUEST__INIT;
 		ref.container_id = (char *)f->id;
 		r.process = &ref;
 		r.signal = (uint32_t)sig;
 		ProtobufCMessage *resp = NULL;
 		struct sbx_err err = {0};
 		pthread_mutex_lock(&f->lock);
-		if (f->cl && agent_call(f->cl, "SignalProcess", &r.base,
-					&sbx__agent__v1__empty__descriptor, &resp, 10000, &err) == 0)
+		if (f->cl &&
+		    agent_call(f->cl, "SignalProcess", &r.base, &sbx__agent__v1__empty__descriptor,
+			       &resp, 10000, &err) == 0)
 			protobuf_c_message_free_unpacked(resp, NULL);
 		pthread_mutex_unlock(&f->lock);
 	}
@@ -184,7 +186,8 @@ static int run_container(const struct run_opts *o, struct sandbox *sb, struct tt
 		goto fail;
 	for (int i = 0; i < 3; i++)
 		if (streams[i] >= 0)
-			started[i] = pthread_create(&threads[i], NULL, relay_thread, &relays[i]) == 0;
+			started[i] =
+			    pthread_create(&threads[i], NULL, relay_thread, &relays[i]) == 0;
 	Sbx__Agent__V1__ProcessRef ref = SBX__AGENT__V1__PROCESS_REF__INIT;
 	ref.container_id = (char *)id;
 	ProtobufCMessage *resp = NULL;

@@ -12,15 +12,16 @@
 
 /* docker's default capability set */
 static const char *const default_caps[] = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER", "CAP_MKNOD",
-    "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",           "CAP_SETFCAP", "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",     "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",    "CAP_AUDIT_WRITE",
 };
 
 static const char *const masked[] = {
-    "/proc/asound", "/proc/acpi",        "/proc/kcore",         "/proc/keys",
+    "/proc/asound",        "/proc/acpi",       "/proc/kcore",       "/proc/keys",
     "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-    "/proc/scsi",   "/sys/firmware",
+    "/proc/scsi",          "/sys/firmware",
 };
 
 static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
@@ -92,26 +93,29 @@ int run_spec_json(const struct run_opts *o, const struct image_config *img, char
 	}
 	if (!has_path)
 		json_array_append_new(
-		    env, json_string("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
+		    env, json_string(
+			     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"));
 	size_t ncaps = sizeof(default_caps) / sizeof(default_caps[0]);
-	json_t *caps = json_pack("{s:o, s:o, s:o}", "bounding", strv(default_caps, ncaps),
-				 "effective", strv(default_caps, ncaps), "permitted",
-				 strv(default_caps, ncaps));
+	json_t *caps =
+	    json_pack("{s:o, s:o, s:o}", "bounding", strv(default_caps, ncaps), "effective",
+		      strv(default_caps, ncaps), "permitted", strv(default_caps, ncaps));
 	const char *cwd = o->workdir ? o->workdir : img->working_dir ? img->working_dir : "/";
 	json_t *process = json_pack(
-	    "{s:o, s:o, s:s, s:{s:I, s:I}, s:b, s:o, s:b, s:[{s:s, s:I, s:I}]}", "args", argv, "env",
-	    env, "cwd", cwd, "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid, "terminal",
-	    o->tty, "capabilities", caps, "noNewPrivileges", true, "rlimits", "type",
+	    "{s:o, s:o, s:s, s:{s:I, s:I}, s:b, s:o, s:b, s:[{s:s, s:I, s:I}]}", "args", argv,
+	    "env", env, "cwd", cwd, "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid,
+	    "terminal", o->tty, "capabilities", caps, "noNewPrivileges", true, "rlimits", "type",
 	    "RLIMIT_NOFILE", "hard", (json_int_t)1048576, "soft", (json_int_t)1048576);
 	json_t *mounts = json_array();
 	json_array_append_new(mounts, mount("/proc", "proc", "proc", "nosuid,noexec,nodev"));
+	json_array_append_new(
+	    mounts, mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
 	json_array_append_new(mounts,
-			      mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"));
-	json_array_append_new(mounts, mount("/dev/pts", "devpts", "devpts",
-					    "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
-	json_array_append_new(mounts, mount("/dev/shm", "tmpfs", "shm",
-					    "nosuid,noexec,nodev,mode=1777,size=65536k"));
-	json_array_append_new(mounts, mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
+			      mount("/dev/pts", "devpts", "devpts",
+				    "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620,gid=5"));
+	json_array_append_new(
+	    mounts, mount("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=65536k"));
+	json_array_append_new(mounts,
+			      mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
 	json_array_append_new(mounts, mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
 	json_t *res = json_object();
 	if (o->memory_bytes > 0)
@@ -128,10 +132,10 @@ int run_spec_json(const struct run_opts *o, const struct image_config *img, char
 	    "type", "mount", "type", "uts", "type", "ipc", "type", "network", "type", "cgroup",
 	    "resources", res, "maskedPaths", strv(masked, sizeof(masked) / sizeof(masked[0])),
 	    "readonlyPaths", strv(readonly, sizeof(readonly) / sizeof(readonly[0])));
-	json_t *spec = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2",
-				 "process", process, "root", "path", "rootfs", "readonly",
-				 o->read_only, "hostname", o->hostname, "mounts", mounts, "linux",
-				 lx);
+	json_t *spec =
+	    json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process",
+		      process, "root", "path", "rootfs", "readonly", o->read_only, "hostname",
+		      o->hostname, "mounts", mounts, "linux", lx);
 	if (!spec)
 		return sbx_failx(err, ENOMEM, "build the container spec");
 	*ret_json = json_dumps(spec, JSON_COMPACT);
