@@ -209,18 +209,15 @@ static int parse(struct run_opts *o, int argc, char **argv)
 
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
-	struct run_opts o = {.hostname = NULL};
+	struct run_opts o = {0};
 	struct sbx_err err = {0};
 	int r = parse(&o, argc, argv);
 	if (r != 0) {
 		free(o.env);
 		return r < 0 ? 0 : r;
 	}
-	char hostname[16];
-	if (!o.hostname) {
-		snprintf(hostname, sizeof(hostname), "sbx");
-		o.hostname = hostname;
-	}
+	if (!o.hostname)
+		o.hostname = "sbx";
 	struct run_assets assets;
 	struct image_store s;
 	struct image_config cfg = {0};

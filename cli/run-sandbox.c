@@ -6,6 +6,7 @@
 
 #include "agent/client.h"
 #include "base/err.h"
+#include "base/io.h"
 #include "proto/agent.pb-c.h"
 #include "sandbox/sandbox.h"
 #include "ttrpc/client.h"
@@ -64,23 +65,7 @@ struct relay {
 static void *relay_thread(void *arg)
 {
 	struct relay *r = arg;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(r->from, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(r->to, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				goto out;
-			done += w;
-		}
-	}
-out:
+	sbx_copy_until_eof(r->from, r->to);
 	if (r->to_socket)
 		shutdown(r->to, SHUT_WR);
 	return NULL;

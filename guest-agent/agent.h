@@ -109,6 +109,9 @@ void agent_proc_started(struct agent *a, struct agent_proc *p, pid_t pid);
  * process's ends go into child_fds (close them once it runs); the agent's stay in p. */
 int agent_proc_open_stdio(struct agent_proc *p, bool terminal, bool want_stdin, int child_fds[3],
 			  struct sbx_err *err);
+/* With the lock held: waits for a->changed until deadline_ns (CLOCK_MONOTONIC); false once the
+ * deadline has passed. Callers loop on their own condition. */
+bool agent_wait_changed(struct agent *a, uint64_t deadline_ns);
 /* The main loop's reaper callback. */
 void agent_on_exit(void *agent, pid_t pid, int status);
 

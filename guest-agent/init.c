@@ -99,6 +99,21 @@ int agent_init_mounts(const char *hostname, struct sbx_err *err)
 	return 0;
 }
 
+int agent_listen_vsock(uint32_t port, struct sbx_err *err)
+{
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return sbx_fail(err, errno, "vsock socket");
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		int e = errno;
+		close(fd);
+		return sbx_fail(err, e, "listen on vsock port %u", port);
+	}
+	return fd;
+}
+
 int agent_notify_ready(const char *version, struct sbx_err *err)
 {
 	_cleanup_close_ int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);

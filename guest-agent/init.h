@@ -2,6 +2,7 @@
  * it is ready, and powering the VM off. */
 #pragma once
 
+#include <stdint.h>
 #include <sys/types.h>
 
 struct sbx_err;
@@ -9,6 +10,9 @@ struct sbx_err;
 /* Mounts /proc, /sys, /dev (devtmpfs), /dev/pts, /dev/shm, /sys/fs/cgroup (cgroup2, with every
  * available controller enabled for children), /run, /tmp; sets the hostname. */
 int agent_init_mounts(const char *hostname, struct sbx_err *err);
+
+/* A listening vsock socket on port for any CID (the RPC and stream ports). */
+int agent_listen_vsock(uint32_t port, struct sbx_err *err);
 
 /* Connects to the host's ready port over vsock and writes "READY <version>\n". */
 int agent_notify_ready(const char *version, struct sbx_err *err);

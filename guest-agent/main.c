@@ -48,21 +48,6 @@ static bool cmdline_has(const char *word)
 	return false;
 }
 
-static int listen_vsock(uint32_t port, struct sbx_err *err)
-{
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return sbx_fail(err, errno, "vsock socket");
-	struct sockaddr_vm sa = {
-	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
-		close(fd);
-		return sbx_fail(err, e, "listen on vsock port %u", port);
-	}
-	return fd;
-}
-
 static void *rpc_accept_thread(void *arg)
 {
 	int fd = (int)(intptr_t)arg;
@@ -120,7 +105,7 @@ int main(void)
 
 	unsigned n_methods;
 	const struct ttrpc_method *methods = agent_methods(&n_methods);
-	int lfd = listen_vsock(SBX_PORT_AGENT_RPC, &err);
+	int lfd = agent_listen_vsock(SBX_PORT_AGENT_RPC, &err);
 	if (lfd < 0 || ttrpc_server_new(methods, n_methods, &the_agent, &the_agent.rpc, &err) < 0)
 		fatal(&err);
 	pthread_t t;

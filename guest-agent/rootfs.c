@@ -117,12 +117,9 @@ fail:
 static int take_parked_stream(struct agent *a, const char *id, struct sbx_err *err)
 {
 	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + STREAM_WAIT_NS;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += STREAM_WAIT_NS / 1000000000ull;
 	int fd = -1;
 	pthread_mutex_lock(&a->lock);
-	while (fd < 0) {
+	for (;;) {
 		for (struct agent_parked_stream **pp = &a->parked; *pp; pp = &(*pp)->next)
 			if (!strcmp((*pp)->container_id, id)) {
 				struct agent_parked_stream *s = *pp;
@@ -131,9 +128,8 @@ static int take_parked_stream(struct agent *a, const char *id, struct sbx_err *e
 				free(s);
 				break;
 			}
-		if (fd >= 0 || clock_ns(CLOCK_MONOTONIC) >= deadline)
+		if (fd >= 0 || !agent_wait_changed(a, deadline))
 			break;
-		pthread_cond_timedwait(&a->changed, &a->lock, &until);
 	}
 	pthread_mutex_unlock(&a->lock);
 	if (fd < 0)

@@ -218,3 +218,16 @@ void agent_request_power_off(struct agent *a)
 	if (write(a->wake_fd, &one, sizeof(one)) < 0)
 		agent_power_off("DestroySandbox (wake-up failed)");
 }
+
+bool agent_wait_changed(struct agent *a, uint64_t deadline_ns)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	if (now >= deadline_ns)
+		return false;
+	/* the condition variable measures CLOCK_REALTIME: add what is left to its now */
+	uint64_t until = clock_ns(CLOCK_REALTIME) + (deadline_ns - now);
+	struct timespec ts = {.tv_sec = (time_t)(until / 1000000000ull),
+			      .tv_nsec = (long)(until % 1000000000ull)};
+	pthread_cond_timedwait(&a->changed, &a->lock, &ts);
+	return true;
+}

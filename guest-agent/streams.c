@@ -8,6 +8,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/io.h"
 #include "base/vsock-ports.h"
 #include "proto/agent.pb-c.h"
 
@@ -23,7 +24,32 @@
 #define HELLO_MAX 1024
 #define MAX_PARKED 16
 #define PARKED_MAX_AGE_NS (120ull * 1000000000ull)
-#define RELAY_BUF (64 * 1024)
+
+/* What a listener or a new connection's thread needs: the agent and one socket. */
+struct agent_socket {
+	struct agent *a;
+	int fd;
+};
+
+/* Starts fn on a detached thread with a copy of {a, fd}; on failure the caller keeps fd. */
+static int start_socket_thread(void *(*fn)(void *), struct agent *a, int fd)
+{
+	struct agent_socket *arg = malloc(sizeof(*arg));
+	if (!arg)
+		return -ENOMEM;
+	*arg = (struct agent_socket){a, fd};
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_t t;
+	int r = pthread_create(&t, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		free(arg);
+		return -r;
+	}
+	return 0;
+}
 
 struct relay {
 	struct agent *a;
@@ -34,49 +60,14 @@ struct relay {
 	bool pty;
 };
 
-static int read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = read(fd, (char *)buf + got, n - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t n)
-{
-	size_t done = 0;
-	while (done < n) {
-		ssize_t r = write(fd, (const char *)buf + done, n - done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
 static void *relay_thread(void *arg)
 {
 	struct relay *r = arg;
-	char *buf = malloc(RELAY_BUF);
 	bool to_process = r->kind == SBX__AGENT__V1__STREAM_HELLO__KIND__STDIN;
-	int src = to_process ? r->sock : r->fd, dst = to_process ? r->fd : r->sock;
-	while (buf) {
-		ssize_t n = read(src, buf, RELAY_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		/* a pty master reads EIO once every slave fd is closed: that is its EOF */
-		if (n <= 0 || write_full(dst, buf, (size_t)n) < 0)
-			break;
-	}
-	free(buf);
+	if (to_process)
+		sbx_copy_until_eof(r->sock, r->fd);
+	else
+		sbx_copy_until_eof(r->fd, r->sock);
 	/* the host's end of stdin closed: a terminal gets ^D, a pipe its EOF */
 	if (to_process && r->pty)
 		(void)!write(r->fd, "\x04", 1);
@@ -190,8 +181,9 @@ static int park(struct agent *a, int sock, const char *id, struct sbx_err *err)
 
 static void *hello_thread(void *arg)
 {
-	struct agent *a = ((void **)arg)[0];
-	int sock = (int)(intptr_t)((void **)arg)[1];
+	struct agent_socket conn = *(struct agent_socket *)arg;
+	struct agent *a = conn.a;
+	int sock = conn.fd;
 	free(arg);
 	struct sbx_err err = {0};
 	unsigned char len_be[4], *msg = NULL;
@@ -199,7 +191,7 @@ static void *hello_thread(void *arg)
 	/* a peer that never sends its hello must not hold this thread forever */
 	struct timeval tv = {.tv_sec = 10};
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (read_full(sock, len_be, 4) < 0) {
+	if (sbx_read_full(sock, len_be, 4) < 0) {
 		sbx_failx(&err, EPROTO, "no stream header");
 		goto fail;
 	}
@@ -209,7 +201,7 @@ static void *hello_thread(void *arg)
 		goto fail;
 	}
 	msg = malloc(len);
-	if (!msg || read_full(sock, msg, len) < 0) {
+	if (!msg || sbx_read_full(sock, msg, len) < 0) {
 		sbx_failx(&err, EPROTO, "short stream header");
 		goto fail;
 	}
@@ -249,58 +241,28 @@ fail:
 
 static void *accept_thread(void *arg)
 {
-	struct agent *a = ((void **)arg)[0];
-	int lfd = (int)(intptr_t)((void **)arg)[1];
+	struct agent_socket *l = arg;
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED || errno == EMFILE)
 				continue;
 			agent_power_off("the stream listener failed");
 		}
-		void **targ = malloc(2 * sizeof(void *));
-		pthread_t t;
-		if (!targ) {
+		if (start_socket_thread(hello_thread, l->a, fd) < 0)
 			close(fd);
-			continue;
-		}
-		targ[0] = a;
-		targ[1] = (void *)(intptr_t)fd;
-		pthread_attr_t attr;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, hello_thread, targ) != 0) {
-			close(fd);
-			free(targ);
-		}
-		pthread_attr_destroy(&attr);
 	}
 }
 
 int agent_streams_start(struct agent *a, struct sbx_err *err)
 {
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = agent_listen_vsock(SBX_PORT_AGENT_STDIO, err);
 	if (fd < 0)
-		return sbx_fail(err, errno, "vsock socket");
-	struct sockaddr_vm sa = {
-	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = SBX_PORT_AGENT_STDIO};
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
-		int e = errno;
+		return fd;
+	int r = start_socket_thread(accept_thread, a, fd);
+	if (r < 0) {
 		close(fd);
-		return sbx_fail(err, e, "listen on vsock port %u", SBX_PORT_AGENT_STDIO);
-	}
-	void **targ = malloc(2 * sizeof(void *));
-	pthread_t t;
-	if (!targ) {
-		close(fd);
-		return sbx_fail(err, ENOMEM, "streams");
-	}
-	targ[0] = a;
-	targ[1] = (void *)(intptr_t)fd;
-	if (pthread_create(&t, NULL, accept_thread, targ) != 0) {
-		close(fd);
-		free(targ);
-		return sbx_failx(err, EAGAIN, "cannot start the stream listener");
+		return sbx_fail(err, -r, "cannot start the stream listener");
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "base/cleanup.h"
 #include "base/err.h"
+#include "base/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -335,13 +336,11 @@ static int write_file(struct untar *u, int pfd, const char *base, const struct u
 		return sbx_fail(err, errno, "tar: create '%.200s'", e->name);
 	char buf[65536];
 	ssize_t n;
-	while ((n = untar_read_data(u, buf, sizeof(buf), err)) > 0)
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(fd, buf + done, (size_t)(n - done));
-			if (w < 0)
-				return sbx_fail(err, errno, "tar: write '%.200s'", e->name);
-			done += w;
-		}
+	while ((n = untar_read_data(u, buf, sizeof(buf), err)) > 0) {
+		int w = sbx_write_all(fd, buf, (size_t)n);
+		if (w < 0)
+			return sbx_fail(err, -w, "tar: write '%.200s'", e->name);
+	}
 	if (n < 0)
 		return (int)n;
 	if (fchown(fd, e->uid, e->gid) < 0 || fchmod(fd, e->mode) < 0)

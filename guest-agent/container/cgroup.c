@@ -196,7 +196,7 @@ int cg_stats(const char *dir, struct cg_stats *s)
 	s->mem_current = cg_u64(dir, "memory.current");
 	s->mem_anon = cg_key(dir, "memory.stat", "anon");
 	s->pids_current = cg_u64(dir, "pids.current");
-	s->oom_kills = cg_key(dir, "memory.events", "oom_kill");
+	s->oom_kills = cg_oom_kills(dir);
 	/* io.stat: one line per device "maj:min rbytes=N wbytes=N ..."; sum them */
 	if (cg_read(dir, "io.stat", buf, sizeof(buf)) == 0)
 		for (p = buf; (p = strstr(p, "bytes=")); p += 6) {
@@ -206,6 +206,11 @@ int cg_stats(const char *dir, struct cg_stats *s)
 				s->io_wbytes += strtoull(p + 6, NULL, 10);
 		}
 	return 0;
+}
+
+uint64_t cg_oom_kills(const char *dir)
+{
+	return cg_key(dir, "memory.events", "oom_kill");
 }
 
 int cg_remove(const char *dir, struct sbx_err *err)

@@ -21,4 +21,6 @@ int cg_join(const char *dir, pid_t pid, struct sbx_err *err);
 int cg_freeze(const char *dir, bool frozen, struct sbx_err *err);
 int cg_kill_all(const char *dir, struct sbx_err *err);
 int cg_stats(const char *dir, struct cg_stats *s);
+/* memory.events oom_kill alone (cg_stats reads a dozen files). */
+uint64_t cg_oom_kills(const char *dir);
 int cg_remove(const char *dir, struct sbx_err *err);

@@ -185,21 +185,9 @@ AGENT_HANDLER(agent_h_start_container)
 static bool wait_until(struct agent *a, bool (*cond)(struct agent_container *),
 		       struct agent_container *c, uint64_t deadline_ns)
 {
-	while (!cond(c)) {
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
-		if (now >= deadline_ns)
+	while (!cond(c))
+		if (!agent_wait_changed(a, deadline_ns))
 			return false;
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		uint64_t left = deadline_ns - now;
-		until.tv_sec += (time_t)(left / 1000000000ull);
-		until.tv_nsec += (long)(left % 1000000000ull);
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&a->changed, &a->lock, &until);
-	}
 	return true;
 }
 

@@ -23,10 +23,9 @@ static struct agent_container *grown(struct agent *a, int inotify_fd)
 	for (struct agent_container *c = a->list; c; c = c->next) {
 		if (c->creating || c->removing || !c->cgroup_dir)
 			continue;
-		struct cg_stats s;
-		cg_stats(c->cgroup_dir, &s);
-		if (s.oom_kills > c->oom_kills_seen) {
-			c->oom_kills_seen = s.oom_kills;
+		uint64_t kills = cg_oom_kills(c->cgroup_dir);
+		if (kills > c->oom_kills_seen) {
+			c->oom_kills_seen = kills;
 			return c;
 		}
 		char path[512];

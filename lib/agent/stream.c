@@ -3,6 +3,7 @@
 #include "agent/client.h"
 
 #include "base/err.h"
+#include "base/io.h"
 #include "base/vsock-ports.h"
 #include "proto/agent.pb-c.h"
 #include "sandbox/sandbox.h"
@@ -28,18 +29,10 @@ int agent_stream_open(struct sandbox *sb, const char *container_id, const char *
 	sbx__agent__v1__stream_hello__pack(&h, buf + 4);
 	int fd = sandbox_connect(sb, SBX_PORT_AGENT_STDIO, 10000, err);
 	if (fd >= 0) {
-		size_t done = 0;
-		while (done < 4 + len) {
-			ssize_t n = write(fd, buf + done, 4 + len - done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				sbx_fail(err, errno ? errno : EPIPE, "send the stream header");
-				close(fd);
-				fd = -err->code;
-				break;
-			}
-			done += (size_t)n;
+		int r = sbx_write_all(fd, buf, 4 + len);
+		if (r < 0) {
+			close(fd);
+			fd = sbx_fail(err, -r, "send the stream header");
 		}
 	}
 	free(buf);

@@ -1,6 +1,8 @@
 /* Frame I/O shared by the ttrpc client and server. */
 #include "ttrpc/frame.h"
 
+#include "base/io.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,29 +32,12 @@ void ttrpc_header_decode(const uint8_t in[TTRPC_HEADER_SIZE], struct ttrpc_heade
 	h->flags = in[9];
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-	uint8_t *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -ECONNRESET;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int discard(int fd, size_t len)
 {
 	uint8_t sink[4096];
 	while (len > 0) {
 		size_t chunk = len < sizeof(sink) ? len : sizeof(sink);
-		int r = read_full(fd, sink, chunk);
+		int r = sbx_read_full(fd, sink, chunk);
 		if (r < 0)
 			return r;
 		len -= chunk;
@@ -64,7 +49,7 @@ int ttrpc_read_frame(int fd, struct ttrpc_header *h, uint8_t **body)
 {
 	uint8_t hdr[TTRPC_HEADER_SIZE];
 	*body = NULL;
-	int r = read_full(fd, hdr, sizeof(hdr));
+	int r = sbx_read_full(fd, hdr, sizeof(hdr));
 	if (r < 0)
 		return r;
 	ttrpc_header_decode(hdr, h);
@@ -77,7 +62,7 @@ int ttrpc_read_frame(int fd, struct ttrpc_header *h, uint8_t **body)
 	uint8_t *b = malloc(h->length);
 	if (!b)
 		return -ENOMEM;
-	r = read_full(fd, b, h->length);
+	r = sbx_read_full(fd, b, h->length);
 	if (r < 0) {
 		free(b);
 		return r;
