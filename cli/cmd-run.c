@@ -1,8 +1,12 @@
-/* sbx run [FLAGS] IMAGE [CMD...]: the image's config and the flags make a container spec; one
- * microVM runs it in the foreground with stdio attached; sbx exits with the container's status
- * (125 for sbx's own errors, like docker). */
+/* sbx run [FLAGS] IMAGE [CMD...]: the image's config and the flags make a container spec and a
+ * record; one microVM runs it, in the foreground with stdio attached (sbx exits with the
+ * container's status, 125 for its own errors, like docker) or, with -d, under a monitor process
+ * that outlives the CLI. */
 #define _GNU_SOURCE
+#include "cli/attach.h"
 #include "cli/cli.h"
+#include "cli/monitor.h"
+#include "cli/record.h"
 #include "cli/run.h"
 
 #include "image/config.h"
@@ -10,10 +14,13 @@
 #include "image/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int parse_memory(const char *s, int64_t *ret)
 {
@@ -101,9 +108,10 @@ static int read_env_file(struct run_opts *o, const char *path)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sbx run [--rm] [-i] [--name N] [-e K=V] [--env-file F] [-w DIR]\n"
-		   "               [-u UID[:GID]] [--cpus N] [--memory SIZE] [--read-only]\n"
-		   "               [--hostname H] [--entrypoint E] IMAGE [CMD...]\n");
+	fprintf(f, "usage: sbx run [--rm] [-d] [-i] [-t] [--name N] [-e K=V] [--env-file F]\n"
+		   "               [-w DIR] [-u USER[:GROUP]] [--cpus N] [--memory SIZE]\n"
+		   "               [--read-only] [--hostname H] [--entrypoint E]\n"
+		   "               [--rootfs-transfer block|stream] IMAGE [CMD...]\n");
 }
 
 enum {
@@ -115,12 +123,16 @@ enum {
 	OPT_READ_ONLY,
 	OPT_HOSTNAME,
 	OPT_ENTRYPOINT,
+	OPT_TRANSFER,
 	OPT_HELP
 };
 
 static const struct option options[] = {
     {"rm", no_argument, NULL, OPT_RM},
     {"interactive", no_argument, NULL, 'i'},
+    {"detach", no_argument, NULL, 'd'},
+    {"tty", no_argument, NULL, 't'},
+    {"rootfs-transfer", required_argument, NULL, OPT_TRANSFER},
     {"name", required_argument, NULL, OPT_NAME},
     {"env", required_argument, NULL, 'e'},
     {"env-file", required_argument, NULL, OPT_ENV_FILE},
@@ -140,13 +152,25 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+ie:w:u:m:", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+idte:w:u:m:", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM:
 			o->rm = true;
 			break;
 		case 'i':
 			o->interactive = true;
+			break;
+		case 'd':
+			o->detach = true;
+			break;
+		case 't':
+			o->tty = true;
+			break;
+		case OPT_TRANSFER:
+			if (strcmp(optarg, "block") && strcmp(optarg, "stream"))
+				return cli_usage_error(
+				    "run", "--rootfs-transfer '%s' is not block or stream", optarg);
+			o->transfer = optarg;
 			break;
 		case OPT_NAME:
 			o->name = optarg;
@@ -207,6 +231,104 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* The record's docker-shaped description of what runs: Path/Args, Config, HostConfig. */
+static int describe(struct record *rec, const struct run_opts *o, const char *ref,
+		    const char *digest, const char *spec_json, struct sbx_err *err)
+{
+	json_t *spec = json_loads(spec_json, 0, NULL);
+	json_t *proc = json_object_get(spec, "process");
+	json_t *args = json_object_get(proc, "args");
+	if (!spec || !json_is_array(args) || json_array_size(args) == 0) {
+		json_decref(spec);
+		return sbx_failx(err, EINVAL, "the container spec has no process args");
+	}
+	json_t *rest = json_array();
+	for (size_t i = 1; i < json_array_size(args); i++)
+		json_array_append(rest, json_array_get(args, i));
+	json_t *j = rec->json;
+	json_object_set(j, "Path", json_array_get(args, 0));
+	json_object_set_new(j, "Args", rest);
+	json_object_set_new(j, "Image", json_string(digest));
+	json_object_set_new(j, "ImageRef", json_string(ref));
+	json_object_set_new(j, "Config",
+			    json_pack("{s:s, s:s, s:O, s:O, s:O, s:b, s:b, s:s}", "Hostname",
+				      o->hostname, "User", o->user ? o->user : "", "Env",
+				      json_object_get(proc, "env"), "Cmd", args, "WorkingDir",
+				      json_object_get(proc, "cwd"), "Tty", o->tty, "OpenStdin",
+				      o->interactive, "Image", o->image));
+	json_object_set_new(j, "HostConfig",
+			    json_pack("{s:b, s:I, s:I, s:b, s:s}", "AutoRemove", o->rm, "Memory",
+				      (json_int_t)o->memory_bytes, "NanoCpus",
+				      (json_int_t)o->cpus_milli * 1000000, "ReadonlyRootfs",
+				      o->read_only, "RootfsTransfer",
+				      o->transfer ? o->transfer : "block"));
+	json_decref(spec);
+	char path[4300];
+	record_path(rec, "spec.json", path, sizeof(path));
+	FILE *f = fopen(path, "we");
+	if (!f || fputs(spec_json, f) < 0 || fclose(f) != 0) {
+		if (f)
+			fclose(f);
+		return sbx_fail(err, errno ? errno : EIO, "write '%s'", path);
+	}
+	return record_save(rec, err);
+}
+
+/* -d: a monitor in its own session, reparented away from the CLI, owns the sandbox; the CLI
+ * waits only for its one line saying the container runs (or why not). */
+static int run_detached(struct monitor_args *m, struct sbx_err *err)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return sbx_fail(err, errno, "pipe");
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		close(p[0]), close(p[1]);
+		return sbx_fail(err, errno, "fork the monitor");
+	}
+	if (child == 0) {
+		close(p[0]);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		char log[4300];
+		record_path(m->rec, "monitor.log", log, sizeof(log));
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		int out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		dup2(null, 0);
+		dup2(out >= 0 ? out : null, 1);
+		dup2(out >= 0 ? out : null, 2);
+		m->ready_fd = p[1];
+		struct sbx_err merr = {0};
+		int r = monitor_run(m, &merr);
+		if (r < 0)
+			fprintf(stderr, "sbx monitor %s: %s\n", m->rec->id, merr.msg);
+		_exit(r < 0 ? SBX_EXIT_ERROR : r);
+	}
+	close(p[1]);
+	waitpid(child, NULL, 0);
+	char line[SBX_ERR_MAX + 2] = "";
+	size_t n = 0;
+	ssize_t got;
+	while (n < sizeof(line) - 1 && (got = read(p[0], line + n, sizeof(line) - 1 - n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			break;
+		n += (size_t)got;
+	}
+	close(p[0]);
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	if (strcmp(line, "ok") == 0)
+		return 0;
+	if (!line[0])
+		return sbx_failx(err, ECHILD, "the monitor of %s died before the container started",
+				 m->rec->id);
+	return sbx_failx(err, EIO, "%s", line);
+}
+
 int cmd_run(struct cli *cli, int argc, char **argv)
 {
 	struct run_opts o = {0};
@@ -218,9 +340,11 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	}
 	if (!o.hostname)
 		o.hostname = "sbx";
+	bool stream = o.transfer && !strcmp(o.transfer, "stream");
 	struct run_assets assets;
 	struct image_store s;
 	struct image_config cfg = {0};
+	struct record rec = {0};
 	char *spec = NULL, ref[512], digest[IMAGE_DIGEST_MAX], rootfs[4300];
 	int status = SBX_EXIT_ERROR;
 	if (run_find_assets(&assets, &err) < 0)
@@ -230,13 +354,37 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (image_ref_normalize(o.image, ref, sizeof(ref), &err) < 0 ||
 	    image_ref_get(&s, ref, digest, &err) < 0 ||
 	    image_config_load(&s, digest, &cfg, &err) < 0 ||
-	    image_rootfs_ext4(&s, digest, rootfs, sizeof(rootfs), NULL, &err) < 0 ||
+	    (stream ? image_rootfs_ext4(&s, digest, rootfs, sizeof(rootfs), NULL, &err)
+		    : image_rootfs_ext4(&s, digest, rootfs, sizeof(rootfs), NULL, &err)) < 0 ||
 	    run_spec_json(&o, &cfg, &spec, &err) < 0) {
 		image_store_close(&s);
 		goto report;
 	}
 	image_store_close(&s);
-	r = run_sandbox(&o, cli->root, &assets, spec, rootfs, &err);
+	if (record_create(cli->root, o.name, &rec, &err) < 0)
+		goto report;
+	if (describe(&rec, &o, ref, digest, spec, &err) < 0) {
+		record_remove(cli->root, &rec, NULL);
+		goto report;
+	}
+	struct monitor_args m = {.opts = &o,
+				 .rec = &rec,
+				 .root = cli->root,
+				 .assets = &assets,
+				 .spec_json = spec,
+				 .rootfs = rootfs,
+				 .foreground = !o.detach,
+				 .ready_fd = -1};
+	if (o.detach) {
+		if (run_detached(&m, &err) < 0)
+			goto report;
+		printf("%s\n", rec.id);
+		status = 0;
+		goto out;
+	}
+	/* signals are taken by the forwarder thread from now on, never by default actions */
+	attach_block_signals();
+	r = monitor_run(&m, &err);
 	if (r < 0)
 		goto report;
 	status = r;
@@ -244,6 +392,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 report:
 	status = cli_report(cli, &err);
 out:
+	record_free(&rec);
 	free(spec);
 	image_config_free(&cfg);
 	for (size_t i = 0; i < o.nenv; i++)

@@ -20,6 +20,13 @@ static const struct cli_cmd commands[] = {
     {"images", cmd_images, "list images"},
     {"rmi", cmd_rmi, "remove images"},
     {"run", cmd_run, "run a command in a new container, in its own microVM"},
+    {"ps", cmd_ps, "list containers"},
+    {"exec", cmd_exec, "run a command in a running container"},
+    {"logs", cmd_logs, "show a container's output"},
+    {"kill", cmd_kill, "send a signal to a running container"},
+    {"stop", cmd_stop, "stop a running container (TERM, then KILL)"},
+    {"rm", cmd_rm, "remove containers"},
+    {"inspect", cmd_inspect, "show containers as JSON"},
 };
 
 int cli_report(const struct cli *cli, const struct sbx_err *err)

@@ -1,5 +1,5 @@
-/* `sbx run`: the options, the container spec built from them (run-spec.c), and the sandbox that
- * runs it in the foreground (run-sandbox.c). */
+/* `sbx run`: the options, the container spec built from them (run-spec.c) and the files a
+ * sandbox boots (assets.c); cli/monitor.h runs it. */
 #pragma once
 
 #include "image/config.h"
@@ -11,7 +11,7 @@
 struct sbx_err;
 
 struct run_opts {
-	bool rm, interactive, tty, read_only;
+	bool rm, detach, interactive, tty, read_only;
 	const char *name, *workdir, *user, *entrypoint, *hostname;
 	const char *transfer; /* "block" or "stream" */
 	char **env;           /* K=V */
@@ -32,9 +32,3 @@ int run_find_assets(struct run_assets *a, struct sbx_err *err);
 
 int run_spec_json(const struct run_opts *o, const struct image_config *img, char **ret_json,
 		  struct sbx_err *err);
-
-/* Boots the sandbox, runs the container with stdio attached, tears everything down; returns
- * the container's exit status (or -errno with err filled). rootfs is the image's ext4 (block)
- * or a tar file (stream). */
-int run_sandbox(const struct run_opts *o, const char *root, const struct run_assets *assets,
-		const char *spec_json, const char *rootfs, struct sbx_err *err);

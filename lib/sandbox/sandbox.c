@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -127,10 +128,17 @@ static int spawn_vmm(const struct sandbox_config *cfg, struct sandbox *sb, struc
 	_cleanup_close_ int log = open(sb->vmm_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (log < 0)
 		return sbx_fail(err, errno, "create '%s'", sb->vmm_log);
+	pid_t owner = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return sbx_fail(err, errno, "fork for the VMM");
 	if (pid == 0) {
+		/* The VMM never outlives whoever started it (sbx's monitor, the shim): a killed
+		 * owner leaves no VM behind. Tied to the forking thread, so start from a thread
+		 * that lives as long as the sandbox. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != owner)
+			_exit(127);
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0)
 			dup2(null, 0);
@@ -265,6 +273,25 @@ int sandbox_start(const struct sandbox_config *cfg, struct sandbox **ret, struct
 	return 0;
 }
 
+int sandbox_attach(const char *state_dir, struct sandbox **ret, struct sbx_err *err)
+{
+	struct sandbox *sb = calloc(1, sizeof(*sb));
+	if (!sb)
+		return sbx_fail(err, ENOMEM, "sandbox");
+	sb->pidfd = -1;
+	sb->keep_state = true;
+	if (snprintf(sb->dir, sizeof(sb->dir), "%s", state_dir) >= (int)sizeof(sb->dir)) {
+		free(sb);
+		return sbx_failx(err, ENAMETOOLONG, "state dir '%s' too long", state_dir);
+	}
+	snprintf(sb->vsock, sizeof(sb->vsock), "%s/vsock.sock", sb->dir);
+	snprintf(sb->api, sizeof(sb->api), "%s/api.sock", sb->dir);
+	snprintf(sb->console, sizeof(sb->console), "%s/console.log", sb->dir);
+	snprintf(sb->vmm_log, sizeof(sb->vmm_log), "%s/vmm.log", sb->dir);
+	*ret = sb;
+	return 0;
+}
+
 int sandbox_connect(struct sandbox *sb, uint32_t port, int timeout_ms, struct sbx_err *err)
 {
 	struct sockaddr_un sa;
@@ -289,7 +316,7 @@ int sandbox_connect(struct sandbox *sb, uint32_t port, int timeout_ms, struct sb
 
 int sandbox_wait(struct sandbox *sb, int timeout_ms)
 {
-	if (sb->exited)
+	if (sb->exited || sb->pidfd < 0)
 		return 0;
 	struct pollfd p = {.fd = sb->pidfd, .events = POLLIN};
 	int r;

@@ -46,7 +46,12 @@ struct sandbox {
 	char agent_version[64];
 };
 
+/* The VMM is killed when the thread that called sandbox_start exits (PR_SET_PDEATHSIG). */
 int sandbox_start(const struct sandbox_config *cfg, struct sandbox **ret, struct sbx_err *err);
+
+/* A handle on a sandbox another process started and owns (sbx exec into a detached sandbox):
+ * connect works; wait, kill and free neither touch the VMM nor remove the state directory. */
+int sandbox_attach(const char *state_dir, struct sandbox **ret, struct sbx_err *err);
 
 /* A byte stream to guest vsock `port` (CONNECT/OK handshake done). Returns the fd. */
 int sandbox_connect(struct sandbox *sb, uint32_t port, int timeout_ms, struct sbx_err *err);
