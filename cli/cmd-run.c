@@ -354,7 +354,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	if (image_ref_normalize(o.image, ref, sizeof(ref), &err) < 0 ||
 	    image_ref_get(&s, ref, digest, &err) < 0 ||
 	    image_config_load(&s, digest, &cfg, &err) < 0 ||
-	    (stream ? image_rootfs_ext4(&s, digest, rootfs, sizeof(rootfs), NULL, &err)
+	    (stream ? image_rootfs_tar(&s, digest, rootfs, sizeof(rootfs), NULL, &err)
 		    : image_rootfs_ext4(&s, digest, rootfs, sizeof(rootfs), NULL, &err)) < 0 ||
 	    run_spec_json(&o, &cfg, &spec, &err) < 0) {
 		image_store_close(&s);

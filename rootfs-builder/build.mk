@@ -1,7 +1,7 @@
 # rootfs-builder/: the guest initrd, and OCI image layers turned into rootfs trees and disk
 # images (libsbxrootfs, shared with the CLI and the shim; sbx-rootfs is its command line).
 LIBS += sbxrootfs
-LIB_SRCS_sbxrootfs := rootfs-builder/layers.c rootfs-builder/ext4.c
+LIB_SRCS_sbxrootfs := rootfs-builder/layers.c rootfs-builder/ext4.c rootfs-builder/tarball.c
 BINS += $(BIN)/sbx-rootfs
 
 $(BIN)/sbx-rootfs: $(BUILD)/obj-$(VARIANT)/rootfs-builder/main.o \

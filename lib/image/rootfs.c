@@ -1,5 +1,5 @@
-/* Layers applied in order into a scratch tree beside the cache, then mke2fs -d; the scratch
- * tree is removed whatever happens. */
+/* Layers applied in order into a scratch tree beside the cache, then written out as ext4 (mke2fs
+ * -d) or as one tar; the scratch tree is removed whatever happens. */
 #define _GNU_SOURCE
 #include "image/rootfs.h"
 
@@ -9,6 +9,7 @@
 #include "image/store.h"
 #include "rootfs-builder/ext4.h"
 #include "rootfs-builder/layers.h"
+#include "rootfs-builder/tarball.h"
 
 #include <fcntl.h>
 #include <ftw.h>
@@ -27,8 +28,12 @@ static void remove_tree(const char *dir)
 	nftw(dir, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
 }
 
-static int build_image(struct image_store *s, const struct image_config *cfg, const char *cache,
-		       const char *path, struct sbx_err *err)
+/* Writes one cache format of a tree to path: ext4_build_image or tarball_build. */
+typedef int (*rootfs_writer_fn)(const char *dir, const char *path, struct sbx_err *err);
+
+/* The image's layers applied in order into a fresh scratch tree under cache, then written out. */
+static int build_from_tree(struct image_store *s, const struct image_config *cfg, const char *cache,
+			   const char *path, rootfs_writer_fn write_out, struct sbx_err *err)
 {
 	char tree[4300];
 	snprintf(tree, sizeof(tree), "%s/tree.XXXXXX", cache);
@@ -51,13 +56,15 @@ static int build_image(struct image_store *s, const struct image_config *cfg, co
 			sbx_wrap(err, "layer %.19s", *l);
 	}
 	if (r == 0)
-		r = ext4_build_image(tree, path, err);
+		r = write_out(tree, path, err);
 	remove_tree(tree);
 	return r;
 }
 
-int image_rootfs_ext4(struct image_store *s, const char *manifest_digest, char *ret_path,
-		      size_t ret_size, int *ret_built, struct sbx_err *err)
+/* <store>/rootfs/<config hex>.<ext>, built by write_out unless it is already there. */
+static int rootfs_cached(struct image_store *s, const char *manifest_digest, const char *ext,
+			 rootfs_writer_fn write_out, char *ret_path, size_t ret_size,
+			 int *ret_built, struct sbx_err *err)
 {
 	struct image_config cfg;
 	int r = image_config_load(s, manifest_digest, &cfg, err);
@@ -71,7 +78,7 @@ int image_rootfs_ext4(struct image_store *s, const char *manifest_digest, char *
 		r = sbx_fail(err, errno, "create '%s'", cache);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/%s.ext4", cache, cfg.config_digest + 7);
+	snprintf(path, sizeof(path), "%s/%s.%s", cache, cfg.config_digest + 7, ext);
 	if (snprintf(ret_path, ret_size, "%s", path) >= (int)ret_size) {
 		r = sbx_failx(err, ENAMETOOLONG, "rootfs path too long");
 		goto out;
@@ -79,10 +86,24 @@ int image_rootfs_ext4(struct image_store *s, const char *manifest_digest, char *
 	if (access(path, F_OK) == 0)
 		goto out; /* cached */
 
-	r = build_image(s, &cfg, cache, path, err);
+	r = build_from_tree(s, &cfg, cache, path, write_out, err);
 	if (r == 0 && ret_built)
 		*ret_built = 1;
 out:
 	image_config_free(&cfg);
 	return r;
+}
+
+int image_rootfs_ext4(struct image_store *s, const char *manifest_digest, char *ret_path,
+		      size_t ret_size, int *ret_built, struct sbx_err *err)
+{
+	return rootfs_cached(s, manifest_digest, "ext4", ext4_build_image, ret_path, ret_size,
+			     ret_built, err);
+}
+
+int image_rootfs_tar(struct image_store *s, const char *manifest_digest, char *ret_path,
+		     size_t ret_size, int *ret_built, struct sbx_err *err)
+{
+	return rootfs_cached(s, manifest_digest, "tar", tarball_build, ret_path, ret_size,
+			     ret_built, err);
 }

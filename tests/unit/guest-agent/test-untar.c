@@ -1,6 +1,7 @@
-/* The agent's tar extraction: archives GNU tar writes (pax, gnu, ustar) come out whole (files,
- * modes, owners, symlinks, hard links, fifos, long names), and hostile archives ("..", writing
- * through a symlink to outside, hard links to outside) never touch anything outside the root. */
+/* The agent's tar extraction: archives GNU tar writes (pax, gnu, ustar) and the host's cached
+ * rootfs tar (image_rootfs_tar) come out whole (files, modes, owners, symlinks, hard links,
+ * devices, fifos, long names), and hostile archives ("..", writing through a symlink to outside,
+ * hard links to outside) never touch anything outside the root. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,7 +12,11 @@
 
 #include "base/err.h"
 #include "guest-agent/untar.h"
+#include "image/rootfs.h"
+#include "image/store.h"
 #include "tap.h"
+
+#include <sys/sysmacros.h>
 
 /* Runs a shell command with $T set to the test's scratch directory. */
 static int sh(const char *cmd, const char *dir)
@@ -182,4 +187,86 @@ TEST(garbage_and_truncation_are_errors_not_crashes)
 	snprintf(archive, sizeof(archive), "%s/cut.tar", t);
 	ASSERT_LT(extract(archive, root, sizeof(root), &err), 0);
 	ASSERT_TRUE(strstr(err.msg, "ended inside an entry") != NULL);
+}
+
+/* A two-layer image in a fresh store under t, the upper layer whiting out d/gone. */
+static int store_layered_image(struct image_store *s, const char *t, char md[IMAGE_DIGEST_MAX],
+			       struct sbx_err *err)
+{
+	if (sh("set -e; mkdir -p $T/l1/d $T/l2/d $T/store; cd $T/l1; echo hi > d/f;"
+	       " chmod 0604 d/f; chown 7:8 d/f; ln d/f d/h; ln -s f d/s; mknod d/null c 1 3;"
+	       " mkfifo d/p; echo x > d/gone; touch d/$(printf 'n%.0s' $(seq 150));"
+	       " touch $T/l2/d/.wh.gone;"
+	       " tar -C $T/l1 -cf $T/l1.tar .; tar -C $T/l2 -cf $T/l2.tar .",
+	       t) != 0)
+		return -1;
+	char path[512], layers[2][IMAGE_DIGEST_MAX], cd[IMAGE_DIGEST_MAX], json[1024];
+	snprintf(path, sizeof(path), "%s/store", t);
+	if (image_store_open(s, path, err) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/l%d.tar", t, i + 1);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int r = image_blob_put_fd(s, fd, NULL, layers[i], NULL, err);
+		close(fd);
+		if (r < 0)
+			return -1;
+	}
+	snprintf(json, sizeof(json), "{\"rootfs\":{\"diff_ids\":[\"%s\",\"%s\"]}}", layers[0],
+		 layers[1]);
+	if (image_blob_put_mem(s, json, strlen(json), NULL, cd, err) < 0)
+		return -1;
+	snprintf(json, sizeof(json),
+		 "{\"schemaVersion\":2,\"config\":{\"digest\":\"%s\"},\"layers\":"
+		 "[{\"digest\":\"%s\"},{\"digest\":\"%s\"}]}",
+		 cd, layers[0], layers[1]);
+	return image_blob_put_mem(s, json, strlen(json), NULL, md, err);
+}
+
+TEST(the_hosts_rootfs_tar_extracts_whole)
+{
+	const char *t = tap_tmpdir();
+	struct image_store s;
+	struct sbx_err err = {0};
+	char md[IMAGE_DIGEST_MAX], tarball[4096], root[512], path[1024];
+	ASSERT_EQ(store_layered_image(&s, t, md, &err), 0);
+	int built = 0;
+	int r = image_rootfs_tar(&s, md, tarball, sizeof(tarball), &built, &err);
+	if (r < 0)
+		printf("# %s\n", err.msg);
+	ASSERT_EQ(r, 0);
+	ASSERT_EQ(built, 1);
+	image_store_close(&s);
+	r = extract(tarball, root, sizeof(root), &err);
+	if (r < 0)
+		printf("# %s\n", err.msg);
+	ASSERT_EQ(r, 0);
+	struct stat st, st2;
+	snprintf(path, sizeof(path), "%s/d/f", root);
+	ASSERT_EQ(stat(path, &st), 0);
+	ASSERT_EQ(st.st_mode & 07777, 0604);
+	ASSERT_EQ(st.st_uid, 7);
+	ASSERT_EQ(st.st_gid, 8);
+	ASSERT_EQ(st.st_size, 3);
+	snprintf(path, sizeof(path), "%s/d/h", root);
+	ASSERT_EQ(stat(path, &st2), 0);
+	ASSERT_U64_EQ(st2.st_ino, st.st_ino);
+	char link[16] = "";
+	snprintf(path, sizeof(path), "%s/d/s", root);
+	ASSERT_EQ(readlink(path, link, sizeof(link) - 1), 1);
+	ASSERT_STR_EQ(link, "f");
+	snprintf(path, sizeof(path), "%s/d/null", root);
+	ASSERT_EQ(lstat(path, &st), 0);
+	ASSERT_TRUE(S_ISCHR(st.st_mode));
+	ASSERT_EQ(major(st.st_rdev), 1);
+	ASSERT_EQ(minor(st.st_rdev), 3);
+	snprintf(path, sizeof(path), "%s/d/p", root);
+	ASSERT_EQ(lstat(path, &st), 0);
+	ASSERT_TRUE(S_ISFIFO(st.st_mode));
+	snprintf(path, sizeof(path), "%s/d/gone", root);
+	ASSERT_TRUE(access(path, F_OK) != 0);
+	snprintf(path, sizeof(path), "%s/d/.wh.gone", root);
+	ASSERT_TRUE(access(path, F_OK) != 0);
+	setenv("R", root, 1);
+	ASSERT_EQ(system("test -f $R/d/$(printf 'n%.0s' $(seq 150))"), 0);
 }
