@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct cli_cmd {
 	const char *name;
@@ -52,11 +53,8 @@ int cli_open_store(const struct cli *cli, struct image_store *s, struct sbx_err 
 	if (snprintf(path, sizeof(path), "%s/images", cli->root) >= (int)sizeof(path))
 		return sbx_failx(err, ENAMETOOLONG, "SBX_ROOT '%s' too long", cli->root);
 	/* The root itself may not exist yet on a fresh machine. */
-	struct image_store tmp;
-	int r = image_store_open(&tmp, cli->root, err);
-	if (r < 0)
-		return r;
-	image_store_close(&tmp);
+	if (mkdir(cli->root, 0700) < 0 && errno != EEXIST)
+		return sbx_fail(err, errno, "create '%s'", cli->root);
 	return image_store_open(s, path, err);
 }
 

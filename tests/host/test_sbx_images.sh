@@ -59,4 +59,24 @@ if [ -n "$layer" ]; then
 else
 	not_ok "found the layer blob in the registry storage"
 fi
+
+# A full disk: one line naming it, 125, and a store that stays consistent (no reference, no
+# temp file, no half-built rootfs image).
+full=$(mktemp -d)
+if mount -t tmpfs -o size=600k tmpfs "$full"; then
+	out=$(SBX_ROOT=$full $sbx load -i build/images/busybox.tar 2>&1); rc=$?
+	expect_match "load onto a full disk: 125 and why" '^125 sbx: load .*No space left on device$' "$rc $out"
+	expect_eq "no reference and no temp file is left" "" "$(ls -A "$full/images/refs"; ls -A "$full/images/tmp")"
+	umount "$full"
+	mount -t tmpfs -o size=2800k tmpfs "$full" # room for the image, not for its rootfs
+	SBX_ROOT=$full $sbx load -i build/images/busybox.tar >/dev/null 2>&1
+	out=$(SBX_ROOT=$full SBX_VMM=/bin/true $sbx run --rm busybox true 2>&1); rc=$?
+	expect_match "a rootfs conversion onto a full disk: 125 and why" '^125 sbx: layer .*No space left on device$' "$rc $out"
+	expect_eq "no half-built rootfs is left" "" "$(ls -A "$full/images/rootfs")"
+	expect_match "the image itself is still there" 'busybox' "$(SBX_ROOT=$full $sbx images)"
+	umount "$full"
+else
+	not_ok "mount a small tmpfs for the disk-full case (needs root)"
+fi
+rmdir "$full"
 done_testing
