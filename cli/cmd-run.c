@@ -266,11 +266,11 @@ static int describe(struct record *rec, const struct run_opts *o, const char *re
 	char path[4300];
 	record_path(rec, "spec.json", path, sizeof(path));
 	FILE *f = fopen(path, "we");
-	if (!f || fputs(spec_json, f) < 0 || fclose(f) != 0) {
-		if (f)
-			fclose(f);
+	if (!f)
+		return sbx_fail(err, errno, "create '%s'", path);
+	bool written = fputs(spec_json, f) >= 0;
+	if (fclose(f) != 0 || !written)
 		return sbx_fail(err, errno ? errno : EIO, "write '%s'", path);
-	}
 	return record_save(rec, err);
 }
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,23 +47,43 @@ static json_t *mount(const char *dest, const char *type, const char *src, const 
 			 "options", o);
 }
 
-/* "UID[:GID]" (numbers; "root" is 0). Names need the image's /etc/passwd: not read yet. */
-static int parse_user(const char *u, long *uid, long *gid, struct sbx_err *err)
+/* The annotation sbx-agent resolves USER[:GROUP] names from (guest-agent/passwd.h). */
+#define USER_ANNOTATION "io.kata-lite.user"
+
+/* docker's -u USER[:GROUP]. Numbers go into process.user here; a name needs the image's
+ * /etc/passwd or /etc/group, which only the guest mounts, so *ret_names tells the caller to pass
+ * the whole string on for the agent to resolve (numbers there too, as docker resolves them:
+ * "1000:staff" keeps uid 1000). Without a group a numeric uid is also the gid, as before. */
+static int parse_user(const char *u, long *uid, long *gid, bool *ret_names, struct sbx_err *err)
 {
-	char *end;
 	*uid = *gid = 0;
-	if (!u || !*u || !strcmp(u, "root"))
+	*ret_names = false;
+	if (!u || !*u)
 		return 0;
-	*uid = strtol(u, &end, 10);
-	if (end == u || *uid < 0 || *uid > 0x7fffffff || (*end && *end != ':'))
-		return sbx_failx(err, EINVAL, "user '%s': only UID[:GID] numbers are supported", u);
-	if (*end == ':') {
-		const char *g = end + 1;
-		*gid = strtol(g, &end, 10);
-		if (end == g || *end || *gid < 0 || *gid > 0x7fffffff)
-			return sbx_failx(err, EINVAL, "user '%s': bad group", u);
-	} else {
+	const char *colon = strchr(u, ':');
+	size_t ulen = colon ? (size_t)(colon - u) : strlen(u);
+	if (ulen == 0 || (colon && (!colon[1] || strchr(colon + 1, ':'))))
+		return sbx_failx(err, EINVAL, "user '%s': expected USER[:GROUP]", u);
+	if (strspn(u, "0123456789") == ulen) {
+		*uid = strtol(u, NULL, 10);
+		if (*uid > 0x7fffffff)
+			return sbx_failx(err, EINVAL, "user '%s': uid out of range", u);
 		*gid = *uid;
+	} else {
+		*ret_names = true;
+	}
+	if (colon) {
+		const char *g = colon + 1;
+		if (strspn(g, "0123456789") == strlen(g)) {
+			*gid = strtol(g, NULL, 10);
+			if (*gid > 0x7fffffff)
+				return sbx_failx(err, EINVAL, "user '%s': gid out of range", u);
+		} else {
+			*gid = 0;
+			*ret_names = true;
+		}
+	} else if (*ret_names) {
+		*gid = 0;
 	}
 	return 0;
 }
@@ -74,7 +95,9 @@ int run_spec_json(const struct run_opts *o, const struct image_config *img, char
 	if (image_process_args(img, o->entrypoint, o->args, o->nargs, &args, err) < 0)
 		return -err->code;
 	long uid, gid;
-	if (parse_user(o->user ? o->user : img->user, &uid, &gid, err) < 0) {
+	bool user_names;
+	const char *user = o->user ? o->user : img->user;
+	if (parse_user(user, &uid, &gid, &user_names, err) < 0) {
 		image_strv_free(args);
 		return -err->code;
 	}
@@ -136,6 +159,15 @@ int run_spec_json(const struct run_opts *o, const struct image_config *img, char
 	    json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process",
 		      process, "root", "path", "rootfs", "readonly", o->read_only, "hostname",
 		      o->hostname, "mounts", mounts, "linux", lx);
+	/* Every -u goes to the agent, numbers too: docker takes a numeric user's gid, HOME and
+	 * groups from the image's passwd as well. Without the annotation a named user would run as
+	 * uid 0: fail rather than drop it. */
+	if (spec && (user_names || (user && *user)) &&
+	    json_object_set_new(spec, "annotations", json_pack("{s:s}", USER_ANNOTATION, user)) <
+		0) {
+		json_decref(spec);
+		spec = NULL;
+	}
 	if (!spec)
 		return sbx_failx(err, ENOMEM, "build the container spec");
 	*ret_json = json_dumps(spec, JSON_COMPACT);

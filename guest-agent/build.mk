@@ -13,7 +13,8 @@ $(BUILD)/tests/ct-driver: $(BUILD)/obj-$(VARIANT)/tests/probe/ct-driver.o \
 # sbx-agent: static (it is the guest's whole userland besides busybox), always the plain variant.
 LIBS += sbxagent
 LIB_SRCS_sbxagent := guest-agent/init.c guest-agent/state.c guest-agent/rootfs.c \
-	guest-agent/streams.c guest-agent/untar.c $(wildcard guest-agent/rpc/*.c)
+	guest-agent/streams.c guest-agent/untar.c guest-agent/passwd.c \
+	$(wildcard guest-agent/rpc/*.c)
 AGENT_STATIC_LIBS := -lseccomp -ljansson -lprotobuf-c -lpthread
 BINS += $(BUILD)/bin/sbx-agent
 $(BUILD)/bin/sbx-agent: $(BUILD)/obj-plain/guest-agent/main.o \

@@ -55,6 +55,19 @@ static int make_dir(const char *path, struct sbx_err *err)
 	return 0;
 }
 
+/* overlayfs shows the upper dir's owner and mode as the container's "/": give it the image's, or
+ * its 0700 shuts every non-root user out of the whole tree (containerd's overlay snapshotter
+ * likewise gives its upper dir the parent's owner). */
+static int copy_root_attrs(const char *lower, const char *upper, struct sbx_err *err)
+{
+	struct stat st;
+	if (stat(lower, &st) < 0)
+		return sbx_fail(err, errno, "stat %s", lower);
+	if (chown(upper, st.st_uid, st.st_gid) < 0 || chmod(upper, st.st_mode & 07777) < 0)
+		return sbx_fail(err, errno, "set the owner and mode of %s", upper);
+	return 0;
+}
+
 static int prepare(struct agent_rootfs *r, const char *id, struct sbx_err *err)
 {
 	memset(r, 0, sizeof(*r));
@@ -97,7 +110,8 @@ int agent_rootfs_block(struct agent_rootfs *r, const char *id, const char *seria
 		goto fail;
 	}
 	r->rw = true;
-	if (make_dir(upper, err) < 0 || make_dir(work, err) < 0)
+	if (make_dir(upper, err) < 0 || make_dir(work, err) < 0 ||
+	    copy_root_attrs(lower, upper, err) < 0)
 		goto fail;
 	char opts[800];
 	snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);

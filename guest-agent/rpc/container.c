@@ -4,6 +4,7 @@
 #include "guest-agent/agent.h"
 #include "guest-agent/container/cgroup.h"
 #include "guest-agent/container/container.h"
+#include "guest-agent/passwd.h"
 #include "guest-agent/rpc/rpc.h"
 
 #include "base/cleanup.h"
@@ -106,6 +107,9 @@ static int build(struct agent *a, struct agent_container *c,
 		   0) {
 		return -err->code;
 	}
+	/* -u NAME[:GROUP]: the names are the image's, and only the guest has its files */
+	if (passwd_resolve_spec(c->spec, c->rootfs.root, err) < 0)
+		return -err->code;
 	if (mkdir(AGENT_CGROUP_PARENT, 0755) < 0 && errno != EEXIST)
 		return sbx_fail(err, errno, "mkdir %s", AGENT_CGROUP_PARENT);
 	if (cg_create(AGENT_CGROUP_PARENT, c->id, &c->spec->res, &c->cgroup_dir, err) < 0)

@@ -367,6 +367,47 @@ const struct oci_namespace *oci_spec_ns(const struct oci_spec *s, enum oci_ns_ty
 	return NULL;
 }
 
+/* OCI runtime spec "annotations": a map of non-empty keys to string values. */
+static int parse_annotations(json_t *root, struct oci_spec *s, struct sbx_err *err)
+{
+	const char *key;
+	json_t *an, *v;
+	int rc;
+
+	rc = get_obj(root, "annotations", "spec", &an, err);
+	if (rc <= 0)
+		return rc;
+	if (json_object_size(an) > OCI_MAX_ANNOTATIONS)
+		return BAD(err, "annotations", "more than %d entries", OCI_MAX_ANNOTATIONS);
+	s->annotations = calloc(json_object_size(an) + 1, sizeof(*s->annotations));
+	if (!s->annotations)
+		return -ENOMEM;
+	json_object_foreach(an, key, v)
+	{
+		struct oci_annotation *a = &s->annotations[s->nannotations];
+
+		if (!key[0] || strlen(key) >= OCI_MAX_STR)
+			return BAD(err, "annotations", "a key is empty or too long");
+		if (!json_is_string(v))
+			return BAD(err, "annotations", "%.64s: must be a string", key);
+		a->key = strdup(key);
+		if (!a->key)
+			return -ENOMEM;
+		s->nannotations++;
+		if ((rc = get_str(an, key, "annotations", &a->value, err)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+const char *oci_spec_annotation(const struct oci_spec *s, const char *key)
+{
+	for (size_t i = 0; i < s->nannotations; i++)
+		if (!strcmp(s->annotations[i].key, key))
+			return s->annotations[i].value;
+	return NULL;
+}
+
 int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret, struct sbx_err *err)
 {
 	struct oci_spec *s;
@@ -389,7 +430,8 @@ int oci_spec_parse(const char *json, size_t len, struct oci_spec **ret, struct s
 		rc = BAD(err, "spec", "must be a JSON object");
 		goto out;
 	}
-	if ((rc = parse_process(root, s, err)) < 0 || (rc = parse_mounts(root, s, err)) < 0)
+	if ((rc = parse_process(root, s, err)) < 0 || (rc = parse_mounts(root, s, err)) < 0 ||
+	    (rc = parse_annotations(root, s, err)) < 0)
 		goto out;
 	if ((rc = get_str(root, "hostname", "spec", &s->hostname, err)) < 0)
 		goto out;
@@ -511,5 +553,10 @@ void oci_spec_free(struct oci_spec *s)
 	for (size_t i = 0; i < s->ndevices; i++)
 		free(s->devices[i].path);
 	free(s->devices);
+	for (size_t i = 0; i < s->nannotations; i++) {
+		free(s->annotations[i].key);
+		free(s->annotations[i].value);
+	}
+	free(s->annotations);
 	free(s);
 }

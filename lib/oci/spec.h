@@ -18,6 +18,7 @@
 #define OCI_MAX_SYSCALLS 4096
 #define OCI_MAX_PATHS 1024
 #define OCI_MAX_STR 4096
+#define OCI_MAX_ANNOTATIONS 1024
 #define OCI_MAX_SPEC_BYTES (4u << 20)
 
 enum oci_ns_type {
@@ -144,6 +145,12 @@ struct oci_device {
 	bool has_mode, has_uid, has_gid;
 };
 
+/* One entry of the spec's "annotations" map; keys are unique (the JSON parser refuses
+ * duplicates) and non-empty. */
+struct oci_annotation {
+	char *key, *value;
+};
+
 struct oci_spec {
 	struct oci_process process;
 	bool has_process;
@@ -164,6 +171,8 @@ struct oci_spec {
 	size_t nsysctls;
 	struct oci_device *devices;
 	size_t ndevices;
+	struct oci_annotation *annotations;
+	size_t nannotations;
 };
 
 /* Parses and validates a config.json text of len bytes. On success *ret is a new spec. */
@@ -176,6 +185,8 @@ void oci_spec_free(struct oci_spec *s);
 
 /* Namespace of the given type in s, or NULL. */
 const struct oci_namespace *oci_spec_ns(const struct oci_spec *s, enum oci_ns_type t);
+/* The value of annotation key in s, or NULL. */
+const char *oci_spec_annotation(const struct oci_spec *s, const char *key);
 
 /* Helpers shared with the agent. */
 const char *oci_ns_name(enum oci_ns_type t);

@@ -3,19 +3,29 @@
 # on a read-only ext4 disk) and from a tar stream; stdio streams on port 1025 (stdout, stderr,
 # stdin); exec sees the container's pid namespace and cwd; pause/resume; stats move; signals;
 # memory limit -> OOM event and 137; pids.max stops a fork bomb; `kill -9 -1` and an OOM leave
-# the agent alive; 10 containers that cannot see each other; malformed requests refused by name.
+# the agent alive; 10 containers that cannot see each other; -u names (io.kata-lite.user) resolved
+# from the image's /etc/passwd and /etc/group; malformed requests refused by name.
 source "$(dirname "$0")/../lib.sh"
 cd "$REPO"
 bash tests/probe/agent-rootfs.sh build/test-rootfs
 tmp=$(mktemp -d) # unix sockets cannot live on the 9p-shared repository
 trap 'pkill -9 -f "$tmp/sb" 2>/dev/null; rm -rf "$tmp"' EXIT
 cp -a build/test-rootfs "$tmp/rootfs"
+# -u names (io.kata-lite.user) resolve against the image's own files: a user with a member group
+cat >>"$tmp/rootfs/etc/passwd" <<'P'
+sbxuser:x:1000:1000:sbx user:/home/sbxuser:/bin/sh
+P
+cat >>"$tmp/rootfs/etc/group" <<'G'
+sbxgroup:x:1000:
+extra:x:2000:other,sbxuser
+G
 cp build/tests/vsock-peer "$tmp/rootfs/bin/vsock-peer" # static: tries the host's vsock ports
 mke2fs -q -F -t ext4 -O ^has_journal -d "$tmp/rootfs" "$tmp/image.ext4" 32M
 printf 'stream-marker\n' >"$tmp/stream-marker"
 tar -C build/test-rootfs -cf "$tmp/rootfs.tar" . -C "$tmp" ./stream-marker
 
-# spec FILE CMD [EXTRA_PROCESS_JSON] [EXTRA_LINUX_JSON]: a config.json running sh -c CMD
+# spec FILE CMD [EXTRA_PROCESS_JSON] [EXTRA_LINUX_JSON] [EXTRA_TOP_JSON]: a config.json running
+# sh -c CMD
 spec() {
 	local cmd=${2//\"/\\\"}
 	cat >"$1" <<JSON
@@ -26,7 +36,7 @@ spec() {
   {"destination":"/tmp","type":"tmpfs","source":"tmpfs","options":["nosuid","size=4m"]}],
  "linux":{"namespaces":[{"type":"pid"},{"type":"mount"},{"type":"uts"},{"type":"ipc"},
    {"type":"network"},{"type":"cgroup"}],
-  "maskedPaths":["/proc/kcore"]${4:+,$4}}}
+  "maskedPaths":["/proc/kcore"]${4:+,$4}}${5:+,$5}}
 JSON
 }
 # proc FILE CMD: an exec's process object
@@ -56,6 +66,18 @@ spec "$tmp/tty.json" 'read x; stty size; test -t 0 && test -t 1 && test -t 2 && 
 ctr oci spec | sed 's|"process": {|"process": {"args": ["/bin/sh", "-c", "mount \| grep -cE \x27 on /(dev/pts\|dev/shm\|dev/mqueue\|sys\|run) \x27; grep CapEff /proc/self/status; echo x > /proc/sys/kernel/hostname \|\| echo sysctl-ro"],|' >"$tmp/containerd.json"
 spec "$tmp/vsock.json" 'vsock-peer guest-say 1026 READY-from-a-container; echo rc=$?'
 spec "$tmp/bad.json" 'true'
+# user USER[:GROUP]: the annotation sbx run -u NAME writes; process.user says root
+ids="echo u=\$(id -u) g=\$(id -g) G=\$(id -G | tr ' ' ,) home=\$HOME"
+user() {
+	spec "$tmp/user-$1.json" "$ids" '"user":{"uid":0,"gid":0}' '' \
+		"\"annotations\":{\"io.kata-lite.user\":\"$2\"}"
+}
+user nobody nobody
+user sbxuser sbxuser
+user explicit sbxuser:extra
+user numeric 1000:nogroup
+user ghost ghost
+user ghostgroup sbxuser:ghosts
 printf '{"process": 7' >"$tmp/garbage.json"
 
 script() {
@@ -119,6 +141,23 @@ script() {
 	signal p1 - 9 all
 	wait p1
 	remove p1
+	create u1 $tmp/user-nobody.json block img ext4
+	start u1
+	wait u1
+	create u2 $tmp/user-sbxuser.json block img ext4
+	start u2
+	wait u2
+	create u3 $tmp/user-explicit.json block img ext4
+	start u3
+	wait u3
+	create u4 $tmp/user-numeric.json stream $tmp/rootfs.tar 64
+	start u4
+	wait u4
+	create u5 $tmp/user-ghost.json block img ext4
+	create u5 $tmp/user-ghostgroup.json block img ext4
+	create u5 $tmp/user-nobody.json block img ext4
+	start u5
+	wait u5
 	EOF
 	for i in 0 1 2 3 4 5 6 7 8 9; do
 		echo "create --stdin v$i $tmp/v$i.json block img ext4"
@@ -127,7 +166,9 @@ script() {
 	echo health
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "stdin v$i - go"; done
 	for i in 0 1 2 3 4 5 6 7 8 9; do echo "wait v$i"; done
-	for c in c1 c2 c3 c4 c5 k1 s1 d1 t1 m1 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do echo "remove $c"; done
+	for c in c1 c2 c3 c4 c5 k1 s1 d1 t1 m1 u1 u2 u3 u4 u5 v0 v1 v2 v3 v4 v5 v6 v7 v8 v9; do
+		echo "remove $c"
+	done
 	cat <<-EOF
 	health
 	create ../x $tmp/bad.json block img ext4
@@ -195,6 +236,19 @@ expect_line "pids.max stops the fork bomb at the limit" '^stats p1 .*pids=7 pids
 expect_line "UpdateContainer changes the limits" '^stats p1 .*mem_limit=33554432 pids=7 pids_limit=12 ' "$out"
 expect_match "SignalProcess to all processes (cgroup.kill)" 'status=137' "$(line '^exit p1/')"
 expect_line "remove cleans up the container" '^removed p1$' "$out"
+expect_line "-u nobody: uid, gid and HOME from the image's passwd, the gid in the groups" \
+	'^\[u1/\] u=65534 g=65534 G=65534 home=/$' "$out"
+expect_line "-u sbxuser: plus every group of /etc/group that lists it" \
+	'^\[u2/\] u=1000 g=1000 G=1000,2000 home=/home/sbxuser$' "$out"
+expect_line "-u sbxuser:extra: the named group replaces the gid, no member groups" \
+	'^\[u3/\] u=1000 g=2000 G=2000 home=/home/sbxuser$' "$out"
+expect_line "-u 1000:nogroup (tar-stream rootfs, no such uid): that uid, the named group" \
+	'^\[u4/\] u=1000 g=65534 G=65534 home=/$' "$out"
+expect_line "-u with an unknown user: CreateContainer fails naming it" \
+	'^CreateContainer: error: (.*: )?unable to find user ghost: no matching entries in passwd file$' "$out"
+expect_line "-u with an unknown group: CreateContainer fails naming it" \
+	'^CreateContainer: error: (.*: )?unable to find group ghosts: no matching entries in group file$' "$out"
+expect_line "a failed -u leaves nothing registered: the id is free again" '^\[u5/\] u=65534 ' "$out"
 expect_line "10 containers run at once" 'health uptime_ms=[0-9]+ containers=[1-9][0-9] ' "$(grep -A1 '^started v9' <<<"$out")"
 for i in 0 4 9; do
 	expect_line "container v$i sees only its own files and processes" \

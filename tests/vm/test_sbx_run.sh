@@ -24,6 +24,15 @@ expect_eq "stdout and stderr stay apart (stderr)" err "$out"
 out=$(timeout 300 "$sbx" run --rm -e FOO=bar -w /tmp -u 1000:1001 --hostname box7 busybox \
 	sh -c 'echo $FOO $(pwd) $(id -u):$(id -g) $(hostname)' 2>&1)
 expect_eq "-e, -w, -u and --hostname reach the process" "bar /tmp 1000:1001 box7" "$out"
+out=$(timeout 300 "$sbx" run --rm -u nobody busybox sh -c 'echo $(id -u):$(id -g) $HOME' 2>&1)
+expect_eq "-u NAME comes from the image's /etc/passwd (uid, gid, HOME)" "65534:65534 /home" "$out"
+out=$(timeout 300 "$sbx" run --rm -u nobody:root busybox sh -c 'echo $(id -u):$(id -g)' 2>&1)
+expect_eq "-u NAME:GROUP takes the group from /etc/group" "65534:0" "$out"
+out=$(timeout 300 "$sbx" run --rm -u 65534 busybox sh -c 'echo $(id -u):$(id -g)' 2>&1)
+expect_eq "-u UID found in /etc/passwd gets its gid, as docker does" "65534:65534" "$out"
+out=$(timeout 300 "$sbx" run --rm -u ghost busybox true 2>&1)
+expect_eq "an unknown user: 125 and the reason" "125" "$?"
+expect_match "naming the user" "unable to find user ghost: no matching entries in passwd file" "$out"
 out=$(timeout 300 "$sbx" run --rm busybox sh -c 'echo $PATH; id -u; pwd' 2>&1 | tr '\n' ' ')
 expect_match "the image config's Env, User and WorkingDir are the defaults" '^/[^ ]*bin[^ ]* 0 / $' "$out"
 out=$(timeout 300 "$sbx" run --rm --entrypoint /bin/echo busybox from-entrypoint 2>&1)
