@@ -65,17 +65,12 @@ static int call(struct attach *a, const char *method, const ProtobufCMessage *re
 		const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp, int timeout_ms,
 		struct sbx_err *err)
 {
-	ProtobufCMessage *dummy = NULL;
 	pthread_mutex_lock(&a->lock);
 	struct ttrpc_client *cl = a->cl;
 	pthread_mutex_unlock(&a->lock);
 	if (!cl)
 		return -ESRCH;
-	int r = agent_call(cl, method, req, desc ? desc : &sbx__agent__v1__empty__descriptor,
-			   resp ? resp : &dummy, timeout_ms, err);
-	if (dummy)
-		protobuf_c_message_free_unpacked(dummy, NULL);
-	return r;
+	return agent_call(cl, method, req, desc, resp, timeout_ms, err);
 }
 
 void attach_resize(struct attach *a)

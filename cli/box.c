@@ -54,12 +54,7 @@ int box_signal(struct box *b, const char *exec_id, int sig, struct sbx_err *err)
 	ref.exec_id = (char *)(exec_id ? exec_id : "");
 	r.process = &ref;
 	r.signal = (uint32_t)sig;
-	ProtobufCMessage *resp = NULL;
-	int rc = agent_call(b->cl, "SignalProcess", &r.base, &sbx__agent__v1__empty__descriptor,
-			    &resp, 10000, err);
-	if (resp)
-		protobuf_c_message_free_unpacked(resp, NULL);
-	return rc;
+	return agent_call(b->cl, "SignalProcess", &r.base, NULL, NULL, 10000, err);
 }
 
 int box_parse_signal(const char *s)

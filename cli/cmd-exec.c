@@ -157,11 +157,9 @@ int cmd_exec(struct cli *cli, int argc, char **argv)
 	req.oci_process.data = (uint8_t *)proc;
 	req.oci_process.len = strlen(proc);
 	req.stdin = o.interactive;
-	ProtobufCMessage *resp = NULL;
 	if (agent_call(b.cl, "ExecProcess", &req.base, &sbx__agent__v1__process_started__descriptor,
-		       &resp, 120000, &err) < 0)
+		       NULL, 120000, &err) < 0)
 		goto report;
-	protobuf_c_message_free_unpacked(resp, NULL);
 	if (attach_open(&at, &err) < 0)
 		goto report;
 	attach_resize(&at);

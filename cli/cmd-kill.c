@@ -61,13 +61,10 @@ static int stop_one(struct cli *cli, const char *name, int grace_s, struct sbx_e
 	if (r == 0) {
 		Sbx__Agent__V1__ProcessRef ref = SBX__AGENT__V1__PROCESS_REF__INIT;
 		ref.container_id = b.rec.id;
-		ProtobufCMessage *resp = NULL;
 		struct sbx_err wait_err = {0};
 		if (agent_call(b.cl, "WaitProcess", &ref.base,
-			       &sbx__agent__v1__wait_process_response__descriptor, &resp,
-			       grace_s > 0 ? grace_s * 1000 : 1, &wait_err) == 0)
-			protobuf_c_message_free_unpacked(resp, NULL);
-		else
+			       &sbx__agent__v1__wait_process_response__descriptor, NULL,
+			       grace_s > 0 ? grace_s * 1000 : 1, &wait_err) < 0)
 			r = box_signal(&b, NULL, SIGKILL, err);
 	}
 	struct record rec = b.rec;

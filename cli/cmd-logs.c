@@ -21,9 +21,10 @@ static bool finished(void *arg)
 	struct record now;
 	if (record_find(f->root, f->rec->id, &now, NULL) < 0)
 		return true;
-	bool done = strcmp(record_status(&now), "running") != 0 &&
-		    strcmp(record_status(&now), "created") != 0;
-	done |= !record_monitor_alive(&now);
+	/* record_status already reads a running record whose monitor is gone as exited */
+	const char *status = record_status(&now);
+	bool done = strcmp(status, "running") != 0 &&
+		    (strcmp(status, "created") != 0 || !record_monitor_alive(&now));
 	record_free(&now);
 	return done;
 }

@@ -25,18 +25,6 @@
 #define CALL_TIMEOUT_MS 120000
 #define KIND(k) SBX__AGENT__V1__STREAM_HELLO__KIND__##k
 
-static int call(struct ttrpc_client *cl, const char *method, const ProtobufCMessage *req,
-		const ProtobufCMessageDescriptor *desc, ProtobufCMessage **resp, int timeout_ms,
-		struct sbx_err *err)
-{
-	ProtobufCMessage *dummy = NULL;
-	int r = agent_call(cl, method, req, desc ? desc : &sbx__agent__v1__empty__descriptor,
-			   resp ? resp : &dummy, timeout_ms, err);
-	if (dummy)
-		protobuf_c_message_free_unpacked(dummy, NULL);
-	return r;
-}
-
 struct tar_sender {
 	struct sandbox *sb;
 	const char *id, *path;
@@ -75,7 +63,7 @@ static int create_container(const struct monitor_args *m, struct sandbox *sb,
 	Sbx__Agent__V1__CreateSandboxRequest sreq = SBX__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
 	sreq.hostname = (char *)o->hostname;
 	sreq.sandbox_id = m->rec->id;
-	if (call(cl, "CreateSandbox", &sreq.base, NULL, NULL, CALL_TIMEOUT_MS, err) < 0)
+	if (agent_call(cl, "CreateSandbox", &sreq.base, NULL, NULL, CALL_TIMEOUT_MS, err) < 0)
 		return -err->code;
 	Sbx__Agent__V1__CreateContainerRequest req = SBX__AGENT__V1__CREATE_CONTAINER_REQUEST__INIT;
 	Sbx__Agent__V1__RootfsSource src = SBX__AGENT__V1__ROOTFS_SOURCE__INIT;
@@ -102,8 +90,9 @@ static int create_container(const struct monitor_args *m, struct sandbox *sb,
 		blk.serial = "rootfs";
 		blk.fstype = "ext4";
 	}
-	int r = call(cl, "CreateContainer", &req.base, &sbx__agent__v1__process_started__descriptor,
-		     NULL, CALL_TIMEOUT_MS, err);
+	int r =
+	    agent_call(cl, "CreateContainer", &req.base,
+		       &sbx__agent__v1__process_started__descriptor, NULL, CALL_TIMEOUT_MS, err);
 	if (sending) {
 		pthread_join(t, NULL);
 		if (r == 0 && sender.result < 0) {
@@ -238,7 +227,7 @@ int monitor_run(const struct monitor_args *m, struct sbx_err *err)
 	attach_resize(&at);
 	Sbx__Agent__V1__ContainerRequest cr = SBX__AGENT__V1__CONTAINER_REQUEST__INIT;
 	cr.container_id = rec->id;
-	if (call(cl, "StartContainer", &cr.base, NULL, NULL, CALL_TIMEOUT_MS, err) < 0)
+	if (agent_call(cl, "StartContainer", &cr.base, NULL, NULL, CALL_TIMEOUT_MS, err) < 0)
 		goto teardown;
 	ph.started = clock_ns(CLOCK_MONOTONIC);
 	running = true;
@@ -257,7 +246,7 @@ teardown:
 		Sbx__Agent__V1__DestroySandboxRequest d =
 		    SBX__AGENT__V1__DESTROY_SANDBOX_REQUEST__INIT;
 		struct sbx_err ignored = {0};
-		call(cl, "DestroySandbox", &d.base, NULL, NULL, 10000, &ignored);
+		agent_call(cl, "DestroySandbox", &d.base, NULL, NULL, 10000, &ignored);
 		ttrpc_client_free(cl);
 	}
 	sandbox_wait(sb, 10000);

@@ -5,11 +5,11 @@
 
 #include "base/cleanup.h"
 #include "base/err.h"
+#include "base/tree.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,12 +289,6 @@ void record_list_free(struct record *list, size_t n)
 	free(list);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 int record_remove(const char *root, const struct record *r, struct sbx_err *err)
 {
 	char link[4300], id[64];
@@ -305,8 +299,9 @@ int record_remove(const char *root, const struct record *r, struct sbx_err *err)
 		if (strcmp(id, r->id) == 0)
 			unlink(link);
 	}
-	if (nftw(r->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-		return sbx_fail(err, errno, "remove '%s'", r->dir);
+	int rc = sbx_remove_tree(r->dir);
+	if (rc < 0)
+		return sbx_fail(err, -rc, "remove '%s'", r->dir);
 	return 0;
 }
 

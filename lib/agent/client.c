@@ -2,6 +2,7 @@
 
 #include "base/err.h"
 #include "base/vsock-ports.h"
+#include "proto/agent.pb-c.h"
 #include "sandbox/sandbox.h"
 #include "ttrpc/client.h"
 
@@ -17,6 +18,11 @@ int agent_call(struct ttrpc_client *c, const char *method, const ProtobufCMessag
 	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret_resp,
 	       int timeout_ms, struct sbx_err *err)
 {
-	return ttrpc_client_call(c, AGENT_SERVICE, method, req, resp_desc, ret_resp, timeout_ms,
-				 err);
+	ProtobufCMessage *unwanted = NULL;
+	int r = ttrpc_client_call(c, AGENT_SERVICE, method, req,
+				  resp_desc ? resp_desc : &sbx__agent__v1__empty__descriptor,
+				  ret_resp ? ret_resp : &unwanted, timeout_ms, err);
+	if (unwanted)
+		protobuf_c_message_free_unpacked(unwanted, NULL);
+	return r;
 }

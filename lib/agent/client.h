@@ -13,8 +13,10 @@ struct ttrpc_client;
 /* Connects to the agent of a started sandbox (its READY already seen). */
 int agent_client_connect(struct sandbox *sb, struct ttrpc_client **ret, struct sbx_err *err);
 
-/* Calls Agent/method; see ttrpc_client_call. After DestroySandbox answers, free the client: the
- * agent powers the VM off as soon as the host has closed its connection (else after 1 s). */
+/* Calls Agent/method; see ttrpc_client_call. resp_desc NULL means the method answers Empty, and
+ * ret_resp NULL that the caller does not want the answer (it is freed here). After
+ * DestroySandbox answers, free the client: the agent powers the VM off as soon as the host has
+ * closed its connection (else after 1 s). */
 int agent_call(struct ttrpc_client *c, const char *method, const ProtobufCMessage *req,
 	       const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **ret_resp,
 	       int timeout_ms, struct sbx_err *err);

@@ -5,6 +5,7 @@
 
 #include "base/cleanup.h"
 #include "base/err.h"
+#include "base/tree.h"
 #include "image/config.h"
 #include "image/store.h"
 #include "rootfs-builder/ext4.h"
@@ -12,21 +13,10 @@
 #include "rootfs-builder/tarball.h"
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static void remove_tree(const char *dir)
-{
-	nftw(dir, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Writes one cache format of a tree to path: ext4_build_image or tarball_build. */
 typedef int (*rootfs_writer_fn)(const char *dir, const char *path, struct sbx_err *err);
@@ -57,7 +47,7 @@ static int build_from_tree(struct image_store *s, const struct image_config *cfg
 	}
 	if (r == 0)
 		r = write_out(tree, path, err);
-	remove_tree(tree);
+	sbx_remove_tree(tree);
 	return r;
 }
 

@@ -230,6 +230,15 @@ static int wait_ready(struct sandbox *sb, int listen_fd, int timeout_ms, struct 
 	}
 }
 
+/* The files of a state directory, the same for the owner and for an attached handle. */
+static void set_paths(struct sandbox *sb)
+{
+	snprintf(sb->vsock, sizeof(sb->vsock), "%s/vsock.sock", sb->dir);
+	snprintf(sb->api, sizeof(sb->api), "%s/api.sock", sb->dir);
+	snprintf(sb->console, sizeof(sb->console), "%s/console.log", sb->dir);
+	snprintf(sb->vmm_log, sizeof(sb->vmm_log), "%s/vmm.log", sb->dir);
+}
+
 int sandbox_start(const struct sandbox_config *cfg, struct sandbox **ret, struct sbx_err *err)
 {
 	struct sandbox *sb = calloc(1, sizeof(*sb));
@@ -247,10 +256,7 @@ int sandbox_start(const struct sandbox_config *cfg, struct sandbox **ret, struct
 		free(sb);
 		return r;
 	}
-	snprintf(sb->vsock, sizeof(sb->vsock), "%s/vsock.sock", sb->dir);
-	snprintf(sb->api, sizeof(sb->api), "%s/api.sock", sb->dir);
-	snprintf(sb->console, sizeof(sb->console), "%s/console.log", sb->dir);
-	snprintf(sb->vmm_log, sizeof(sb->vmm_log), "%s/vmm.log", sb->dir);
+	set_paths(sb);
 	char ready_path[320];
 	snprintf(ready_path, sizeof(ready_path), "%s_%u", sb->vsock, SBX_PORT_READY);
 	int lfd = listen_unix(ready_path, err);
@@ -284,10 +290,7 @@ int sandbox_attach(const char *state_dir, struct sandbox **ret, struct sbx_err *
 		free(sb);
 		return sbx_failx(err, ENAMETOOLONG, "state dir '%s' too long", state_dir);
 	}
-	snprintf(sb->vsock, sizeof(sb->vsock), "%s/vsock.sock", sb->dir);
-	snprintf(sb->api, sizeof(sb->api), "%s/api.sock", sb->dir);
-	snprintf(sb->console, sizeof(sb->console), "%s/console.log", sb->dir);
-	snprintf(sb->vmm_log, sizeof(sb->vmm_log), "%s/vmm.log", sb->dir);
+	set_paths(sb);
 	*ret = sb;
 	return 0;
 }

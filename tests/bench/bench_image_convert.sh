@@ -6,6 +6,7 @@
 # then `mke2fs -d` with our image's size and options, or `tar -c` (+ fsync, as ours does). Each
 # timed step starts after a sync, so no step pays for the previous one's writeback. Times in ms.
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
 source "$REPO/tests/oci-image.sh"
 cd "$REPO"
 runs=${BENCH_RUNS:-3}
@@ -57,7 +58,6 @@ make_image() {
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 
 # peer_extract DIR LAYER...: GNU tar applies the layers in order; whiteouts by rm.
 peer_extract() {

@@ -4,12 +4,12 @@
 # host, same CPU; the Agent API round trip (Health), median of 200; a 10 MiB image as a tar
 # stream vs as a block device, create-to-exit median of 5 each.
 source "$(dirname "$0")/../../lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO"
 runs=${BENCH_RUNS:-20}
 bash tests/probe/agent-rootfs.sh build/test-rootfs >/dev/null
 tmp=$(mktemp -d)
 trap 'pkill -9 -f "$tmp/sb" 2>/dev/null; rm -rf "$tmp"' EXIT
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 
 mke2fs -q -F -t ext4 -O ^has_journal -d build/test-rootfs "$tmp/small.ext4" 24M
 cp -a build/test-rootfs "$tmp/big"

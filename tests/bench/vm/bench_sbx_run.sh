@@ -4,13 +4,13 @@
 # container exit, teardown) and end to end as the user sees it; next to a QEMU-microvm boot of
 # the same kernel and initrd to the agent's ready marker, in the same run.
 source "$(dirname "$0")/../../lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO"
 runs=${BENCH_RUNS:-10}
 make --no-print-directory -s build/images/busybox.tar
 export SBX_ROOT
 SBX_ROOT=$(mktemp -d)
 trap 'pkill -9 -f "$SBX_ROOT" 2>/dev/null; rm -rf "$SBX_ROOT"' EXIT
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 "$BIN/sbx" load -i build/images/busybox.tar >/dev/null
 SBX_TIMING=1 "$BIN/sbx" run --rm busybox true 2>/dev/null # converts and caches the image
 
@@ -22,21 +22,8 @@ done >"$SBX_ROOT/phases"
 
 phase() { grep -oP "$1=\K[0-9.]+" "$SBX_ROOT/phases" | median; }
 
-# the peer: QEMU microvm, same kernel and initrd, to the agent's ready marker
-qemu_boot() {
-	local start line
-	start=$(date +%s%N)
-	while IFS= read -r line; do
-		if [[ "$line" == *sbx-guest-ready* ]]; then
-			echo $((($(date +%s%N) - start) / 1000000))
-			break
-		fi
-	done < <(timeout 120 qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,acpi=off \
-		-enable-kvm -cpu host -m 256 -smp 1 -kernel build/guest/vmlinux \
-		-initrd build/guest/initrd.img -append "console=ttyS0 reboot=t panic=-1 quiet sbx.ready_poweroff" \
-		-nodefaults -no-user-config -display none -serial stdio -no-reboot </dev/null 2>&1)
-}
-q=$(for _ in $(seq "$runs"); do qemu_boot; done | median)
+# the peer: QEMU microvm, same kernel, initrd and memory, to the agent's ready marker
+q=$(for _ in $(seq "$runs"); do qemu_microvm_boot 256; done | median)
 
 for p in vmm_spawn kernel_boot agent_ready container_start container_exit teardown; do
 	echo "BENCH sbx run_true_${p}_ms $(phase "${p}_ms") ms"

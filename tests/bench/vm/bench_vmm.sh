@@ -3,12 +3,12 @@
 # guest pages the guest touched, and those guest pages (Stats), on an idle guest after boot
 # (the test init's boot-timer milestone 2). Median of 5.
 source "$(dirname "$0")/../../lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO"
 initrd=$REPO/build/test-guest/initrd.img
 tests/probe/mk-test-initrd.sh "$initrd"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 firsts=() overheads=() guests=()
 booted() { "$BIN/sbx-vmmctl" "$tmp/api" boot-times | grep -q '^milestone 2 '; }
 for _ in 1 2 3 4 5; do
