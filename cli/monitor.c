@@ -15,7 +15,6 @@
 #include "ttrpc/client.h"
 
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,38 +22,6 @@
 #include <unistd.h>
 
 #define CALL_TIMEOUT_MS 120000
-#define KIND(k) SBX__AGENT__V1__STREAM_HELLO__KIND__##k
-
-struct tar_sender {
-	struct sandbox *sb;
-	const char *id, *path;
-	struct sbx_err err;
-	int result;
-};
-
-/* --rootfs-transfer stream: the flattened tar goes down the ROOTFS stream while
- * CreateContainer waits for it in the guest. */
-static void *send_tar(void *arg)
-{
-	struct tar_sender *t = arg;
-	int in = open(t->path, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		t->result = sbx_fail(&t->err, errno, "open '%s'", t->path);
-		return NULL;
-	}
-	int fd = agent_stream_open(t->sb, t->id, "", KIND(ROOTFS), &t->err);
-	if (fd >= 0) {
-		t->result = sbx_copy_until_eof(in, fd);
-		if (t->result < 0)
-			sbx_fail(&t->err, -t->result, "send the rootfs");
-		shutdown(fd, SHUT_WR);
-		close(fd);
-	} else {
-		t->result = fd;
-	}
-	close(in);
-	return NULL;
-}
 
 static int create_container(const struct monitor_args *m, struct sandbox *sb,
 			    struct ttrpc_client *cl, struct sbx_err *err)
@@ -75,15 +42,12 @@ static int create_container(const struct monitor_args *m, struct sandbox *sb,
 	req.rootfs = &src;
 	req.stdin = o->interactive;
 	bool stream = o->transfer && !strcmp(o->transfer, "stream");
-	struct tar_sender sender = {.sb = sb, .id = m->rec->id, .path = m->rootfs};
-	pthread_t t;
-	bool sending = false;
+	struct agent_rootfs_sender *sender = NULL;
 	if (stream) {
 		src.source_case = SBX__AGENT__V1__ROOTFS_SOURCE__SOURCE_STREAM;
 		src.stream = &str;
-		sending = pthread_create(&t, NULL, send_tar, &sender) == 0;
-		if (!sending)
-			return sbx_fail(err, EAGAIN, "start the rootfs sender");
+		if (agent_rootfs_send_start(sb, m->rec->id, m->rootfs, &sender, err) < 0)
+			return -err->code;
 	} else {
 		src.source_case = SBX__AGENT__V1__ROOTFS_SOURCE__SOURCE_BLOCK;
 		src.block = &blk;
@@ -93,11 +57,12 @@ static int create_container(const struct monitor_args *m, struct sandbox *sb,
 	int r =
 	    agent_call(cl, "CreateContainer", &req.base,
 		       &sbx__agent__v1__process_started__descriptor, NULL, CALL_TIMEOUT_MS, err);
-	if (sending) {
-		pthread_join(t, NULL);
-		if (r == 0 && sender.result < 0) {
-			*err = sender.err;
-			r = -err->code;
+	if (sender) {
+		struct sbx_err send_err = {0};
+		int sent = agent_rootfs_send_finish(sender, &send_err);
+		if (r == 0 && sent < 0) {
+			*err = send_err;
+			r = sent;
 		}
 	}
 	return r;

@@ -12,7 +12,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -21,12 +23,21 @@
 
 #define STREAM_WAIT_NS (60ull * 1000000000ull)
 
-/* /dev/vdX whose virtio-blk serial is serial. */
-static int find_disk(const char *serial, char *dev, size_t dev_size, struct sbx_err *err)
+#define DISK_WAIT_NS (10ull * 1000000000ull)
+
+/* Whether /sys/block/<name> has media: a disk inserted into a spare slot a moment ago reads
+ * as 0 sectors until the kernel has handled the config-change interrupt. */
+static bool has_media(const char *name)
 {
-	if (!serial[0] || strlen(serial) > 20 || strchr(serial, '/'))
-		return sbx_failx(err, EINVAL, "disk serial '%.32s' is not valid (1-20 bytes)",
-				 serial);
+	char path[300], text[32] = "";
+	snprintf(path, sizeof(path), "/sys/block/%s/size", name);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	return f && fgets(text, sizeof(text), f) && strtoull(text, NULL, 10) > 0;
+}
+
+/* /dev/vdX whose virtio-blk serial is serial, with media (0 when found). */
+static int find_disk_once(const char *serial, char *dev, size_t dev_size, struct sbx_err *err)
+{
 	_cleanup_closedir_ DIR *d = opendir("/sys/block");
 	if (!d)
 		return sbx_fail(err, errno, "open /sys/block");
@@ -40,12 +51,27 @@ static int find_disk(const char *serial, char *dev, size_t dev_size, struct sbx_
 		if (!f || !fgets(got, sizeof(got), f))
 			continue;
 		got[strcspn(got, "\n")] = '\0';
-		if (!strcmp(got, serial)) {
+		if (!strcmp(got, serial) && has_media(e->d_name)) {
 			snprintf(dev, dev_size, "/dev/%s", e->d_name);
 			return 0;
 		}
 	}
 	return sbx_failx(err, ENODEV, "no disk with serial '%s' in the guest", serial);
+}
+
+static int find_disk(const char *serial, char *dev, size_t dev_size, struct sbx_err *err)
+{
+	if (!serial[0] || strlen(serial) > 20 || strchr(serial, '/'))
+		return sbx_failx(err, EINVAL, "disk serial '%.32s' is not valid (1-20 bytes)",
+				 serial);
+	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + DISK_WAIT_NS;
+	for (;;) {
+		int r = find_disk_once(serial, dev, dev_size, err);
+		if (r != -ENODEV || clock_ns(CLOCK_MONOTONIC) > deadline)
+			return r;
+		struct timespec ts = {0, 10000000}; /* polling the kernel's view, with a deadline */
+		nanosleep(&ts, NULL);
+	}
 }
 
 static int make_dir(const char *path, struct sbx_err *err)

@@ -84,12 +84,14 @@ static int allow(scmp_filter_ctx ctx, const int *list)
 	return 0;
 }
 
-/* ioctl only with the requests the thread makes: KVM_RUN on its vCPU, KVM_IRQ_LINE for the
- * UART's edge-triggered interrupt. */
+/* ioctl only with the requests the thread makes: KVM_RUN on its vCPU (and KVM_GET_REGS to say
+ * where a triple fault happened), KVM_IRQ_LINE for the UART's edge-triggered interrupt. */
 static int allow_ioctls(scmp_filter_ctx ctx, bool run)
 {
-	if (run && seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				    SCMP_A1(SCMP_CMP_EQ, KVM_RUN)) < 0)
+	if (run && (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, KVM_RUN)) < 0 ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, KVM_GET_REGS)) < 0))
 		return -1;
 	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				SCMP_A1(SCMP_CMP_EQ, KVM_IRQ_LINE));

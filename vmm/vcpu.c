@@ -118,10 +118,16 @@ static bool handle_exit(struct vcpu *v)
 	case KVM_EXIT_HLT:
 		vm_request_stop(vm, VM_STOP_POWEROFF, "the guest halted");
 		return false;
-	case KVM_EXIT_SHUTDOWN:
-		snprintf(why, sizeof(why), "triple fault on vCPU %u", v->id);
+	case KVM_EXIT_SHUTDOWN: {
+		struct kvm_regs regs;
+		if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0)
+			snprintf(why, sizeof(why), "triple fault on vCPU %u at rip %#llx rsp %#llx",
+				 v->id, regs.rip, regs.rsp);
+		else
+			snprintf(why, sizeof(why), "triple fault on vCPU %u", v->id);
 		vm_request_stop(vm, VM_STOP_TRIPLE_FAULT, why);
 		return false;
+	}
 	case KVM_EXIT_SYSTEM_EVENT:
 		if (run->system_event.type == KVM_SYSTEM_EVENT_CRASH)
 			vm_request_stop(vm, VM_STOP_PANIC, "the guest reported a crash");

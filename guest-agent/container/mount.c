@@ -114,6 +114,32 @@ static void parse_options(const struct oci_mount *m, unsigned long *flags, char 
 	}
 }
 
+/* A bind mount made detached, given its flags (ro, nosuid, nodev, noexec), then attached at fd:
+ * a remount through fd would reach the file underneath, not the new mount. */
+static int bind_one(const struct oci_mount *m, unsigned long flags, int fd, struct sbx_err *err)
+{
+	bool rec = flags & MS_REC;
+	_cleanup_close_ int tree = (int)open_tree(
+	    AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
+	if (tree < 0)
+		return sbx_fail(err, errno, "bind mount '%s'", m->destination);
+	struct mount_attr attr = {0};
+	if (flags & MS_RDONLY)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
+	if (flags & MS_NOSUID)
+		attr.attr_set |= MOUNT_ATTR_NOSUID;
+	if (flags & MS_NODEV)
+		attr.attr_set |= MOUNT_ATTR_NODEV;
+	if (flags & MS_NOEXEC)
+		attr.attr_set |= MOUNT_ATTR_NOEXEC;
+	if (attr.attr_set && mount_setattr(tree, "", AT_EMPTY_PATH | (rec ? AT_RECURSIVE : 0),
+					   &attr, sizeof(attr)) < 0)
+		return sbx_fail(err, errno, "set the flags of bind mount '%s'", m->destination);
+	if (move_mount(tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return sbx_fail(err, errno, "attach bind mount '%s'", m->destination);
+	return 0;
+}
+
 static int mount_one(int rootfd, const struct oci_mount *m, struct sbx_err *err)
 {
 	_cleanup_close_ int fd = -1;
@@ -130,14 +156,8 @@ static int mount_one(int rootfd, const struct oci_mount *m, struct sbx_err *err)
 	if (fd < 0)
 		return fd;
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	if (bind) {
-		if (mount(m->source, target, NULL, flags & (MS_BIND | MS_REC), NULL) < 0)
-			return sbx_fail(err, errno, "bind mount '%s'", m->destination);
-		if ((flags & ~(MS_BIND | MS_REC)) &&
-		    mount(NULL, target, NULL, flags | MS_REMOUNT | MS_BIND, NULL) < 0)
-			return sbx_fail(err, errno, "remount '%s'", m->destination);
-		return 0;
-	}
+	if (bind)
+		return bind_one(m, flags, fd, err);
 	if (mount(m->source ? m->source : m->type, target, m->type, flags, data[0] ? data : NULL) <
 	    0)
 		return sbx_fail(err, errno, "mount %s on '%s'", m->type, m->destination);

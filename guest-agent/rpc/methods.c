@@ -30,6 +30,7 @@ static const struct ttrpc_method methods[] = {
     M("CloseStdin", process_ref, empty, agent_h_close_stdin),
     M("ResizeTty", resize_tty_request, empty, agent_h_resize_tty),
     M("GetOOMEvent", empty, oomevent, agent_h_get_oom_event),
+    M("CopyFile", copy_file_request, empty, agent_h_copy_file),
 };
 
 const struct ttrpc_method *agent_methods(unsigned *n)

@@ -25,3 +25,21 @@ int agent_call(struct ttrpc_client *c, const char *method, const ProtobufCMessag
  * process (exec_id NULL or "": its init) on port 1025. Returns the connected fd. */
 int agent_stream_open(struct sandbox *sb, const char *container_id, const char *exec_id, int kind,
 		      struct sbx_err *err);
+
+/* Copies host_path into the guest's shared directory (SBX_GUEST_SHARED_DIR in
+ * lib/base/guest-shared.h) at guest_rel with CopyFile: a regular file in SBX_COPY_MAX_DATA
+ * chunks, or a directory tree with its files, directories and symlinks, each with its mode, uid
+ * and gid. host_path itself is followed if it is a symlink (as a bind mount's source is);
+ * symlinks inside a tree are copied as symlinks. Sockets, FIFOs and devices inside a tree are
+ * skipped; host_path being one is -EOPNOTSUPP. Stops at the first failure, whose message names
+ * the entry. */
+int agent_copy_path(struct ttrpc_client *cl, const char *host_path, const char *guest_rel,
+		    struct sbx_err *err);
+
+/* --rootfs-transfer stream: the tar at tar_path goes down container_id's ROOTFS stream on a
+ * thread of its own while the caller's CreateContainer waits for it in the guest. finish joins
+ * it and returns the send's result (err filled on failure). */
+struct agent_rootfs_sender;
+int agent_rootfs_send_start(struct sandbox *sb, const char *container_id, const char *tar_path,
+			    struct agent_rootfs_sender **ret, struct sbx_err *err);
+int agent_rootfs_send_finish(struct agent_rootfs_sender *s, struct sbx_err *err);

@@ -170,10 +170,11 @@ static void reap(struct sandbox *sb, int options)
 	}
 }
 
-void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max)
+/* The last non-empty line of a file, for one-line error messages. */
+static void file_tail(const char *path, char *buf, size_t max)
 {
 	buf[0] = '\0';
-	_cleanup_close_ int fd = open(sb->console, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || max < 2)
 		return;
 	off_t end = lseek(fd, 0, SEEK_END);
@@ -187,6 +188,11 @@ void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max)
 	char *nl = strrchr(buf, '\n');
 	if (nl)
 		memmove(buf, nl + 1, strlen(nl + 1) + 1);
+}
+
+void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max)
+{
+	file_tail(sb->console, buf, max);
 }
 
 static int wait_ready(struct sandbox *sb, int listen_fd, int timeout_ms, struct sbx_err *err)
@@ -206,8 +212,11 @@ static int wait_ready(struct sandbox *sb, int listen_fd, int timeout_ms, struct 
 			return sbx_fail(err, errno, "wait for the guest agent");
 		if (p[1].revents) {
 			reap(sb, 0);
+			/* The guest's last words, else the VMM's (a triple fault's registers) */
 			char tail[200];
 			sandbox_console_tail(sb, tail, sizeof(tail));
+			if (!tail[0])
+				file_tail(sb->vmm_log, tail, sizeof(tail));
 			return sbx_failx(
 			    err, ECHILD,
 			    "the VMM exited with status %d before the agent was ready%s%s",

@@ -13,6 +13,8 @@
  *   closestdin ID EXEC|- | resize ID EXEC|- ROWS COLS
  *   wait ID [EXEC] | wait-timeout MS ID EXEC|- | await ID EXEC|- TEXT MS (an output line)
  *   signal ID EXEC|- SIG [all] | update ID KEY=VALUE... (memory pids cpu_quota cpu_period)
+ *   copy HOST_PATH GUEST_REL      (agent_copy_path into the guest's shared directory)
+ *   copyraw PATH MODE_OCTAL [LINK_TARGET]   (one CopyFile as given, no data)
  *   bench-health N | bench-true N SPEC SERIAL FSTYPE | bench-rootfs N SPEC TARFILE SERIAL FSTYPE
  */
 #define _GNU_SOURCE
@@ -547,6 +549,20 @@ static void run_command(char **a, int n)
 		}
 		if (call("UpdateContainer", &r.base, NULL, NULL, 30000) == 0)
 			printf("updated %s\n", a[1]);
+	} else if (!strcmp(c, "copy") && n == 3) {
+		struct sbx_err err = {0};
+		if (agent_copy_path(cl, a[1], a[2], &err) < 0)
+			printf("CopyFile: error: %s\n", err.msg);
+		else
+			printf("copied %s\n", a[2]);
+	} else if (!strcmp(c, "copyraw") && (n == 3 || n == 4)) {
+		Sbx__Agent__V1__CopyFileRequest r = SBX__AGENT__V1__COPY_FILE_REQUEST__INIT;
+		r.path = a[1];
+		r.mode = (uint32_t)strtoul(a[2], NULL, 8);
+		if (n == 4)
+			r.link_target = a[3];
+		if (call("CopyFile", &r.base, NULL, NULL, 30000) == 0)
+			printf("copied %s\n", a[1]);
 	} else if (!strcmp(c, "destroy")) {
 		Sbx__Agent__V1__DestroySandboxRequest d =
 		    SBX__AGENT__V1__DESTROY_SANDBOX_REQUEST__INIT;

@@ -1,0 +1,246 @@
+/* The pod's VM. It is started and stopped by one thread that lives exactly as long as the VM:
+ * the VMM's PR_SET_PDEATHSIG is tied to the thread that forked it, and a VMM that dies on its
+ * own (killed, guest panic) is seen here through its pidfd and turns every live process of the
+ * pod into an exit, so no Wait hangs. */
+#define _GNU_SOURCE
+#include "shim/shim.h"
+
+#include "agent/client.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "proto/agent.pb-c.h"
+#include "proto/shim.pb-c.h"
+#include "sandbox/sandbox.h"
+#include "shim/events.h"
+#include "ttrpc/client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#define BOOT_TIMEOUT_MS 120000
+#define CALL_TIMEOUT_MS 60000
+#define SPARE_DISKS 8 /* container rootfs images inserted while the pod lives */
+#define EXIT_VM_GONE 255
+
+struct shim the_shim = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static int stop_efd = -1;
+static unsigned boot_mem_mib;
+
+/* Publishes TaskOOM for every OOM the agent reports, until the VM goes. */
+static void *oom_thread(void *arg)
+{
+	struct shim *s = arg;
+	struct ttrpc_client *cl = s->agent;
+	log_set_thread("oom");
+	for (;;) {
+		Sbx__Agent__V1__Empty e = SBX__AGENT__V1__EMPTY__INIT;
+		ProtobufCMessage *resp = NULL;
+		if (agent_call(cl, "GetOOMEvent", &e.base, &sbx__agent__v1__oomevent__descriptor,
+			       &resp, 0, NULL) < 0)
+			return NULL;
+		Sbx__Shim__V1__TaskOOM ev = SBX__SHIM__V1__TASK_OOM__INIT;
+		ev.container_id = ((Sbx__Agent__V1__OOMEvent *)resp)->container_id;
+		shim_events_publish(s->events, "/tasks/oom", "TaskOOM", &ev.base);
+		protobuf_c_message_free_unpacked(resp, NULL);
+	}
+}
+
+static void write_pid_file(const char *dir, const char *name, pid_t pid)
+{
+	char path[512], tmp[520], text[32];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	int n = snprintf(text, sizeof(text), "%d\n", (int)pid);
+	if (write(fd, text, (size_t)n) == n)
+		rename(tmp, path);
+	close(fd);
+}
+
+static int boot(struct shim *s, struct sandbox **sb, struct ttrpc_client **cl, struct sbx_err *err)
+{
+	char vmdir[300];
+	snprintf(vmdir, sizeof(vmdir), "%s/vm", s->state_dir);
+	struct sandbox_config cfg = {.vmm = s->cfg.vmm,
+				     .kernel = s->cfg.kernel,
+				     .initrd = s->cfg.initrd,
+				     .state_dir = vmdir,
+				     .cmdline = s->cfg.debug_console ? "" : "quiet",
+				     .cpus = s->cfg.vcpus,
+				     .mem_mib = boot_mem_mib,
+				     .spare_disks = SPARE_DISKS,
+				     .boot_timeout_ms = BOOT_TIMEOUT_MS};
+	if (sandbox_start(&cfg, sb, err) < 0)
+		return -err->code;
+	if (agent_client_connect(*sb, cl, err) < 0)
+		return -err->code;
+	Sbx__Agent__V1__CreateSandboxRequest req = SBX__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
+	req.sandbox_id = s->group;
+	req.hostname = s->group;
+	return agent_call(*cl, "CreateSandbox", &req.base, NULL, NULL, CALL_TIMEOUT_MS, err);
+}
+
+/* Every process that has not exited yet exits now: the VM under it is gone. */
+static void fail_all_locked(struct shim *s)
+{
+	for (struct shim_container *c = s->containers; c; c = c->next) {
+		if (!c->init.exited && !c->pod_sandbox)
+			shim_process_exited_locked(s, &c->init, EXIT_VM_GONE);
+		for (struct shim_process *p = c->execs; p; p = p->next)
+			if (!p->exited)
+				shim_process_exited_locked(s, p, EXIT_VM_GONE);
+	}
+}
+
+static void *vm_thread(void *arg)
+{
+	struct shim *s = arg;
+	log_set_thread("vm");
+	struct sandbox *sb = NULL;
+	struct ttrpc_client *cl = NULL;
+	struct sbx_err err = {0};
+	int r = boot(s, &sb, &cl, &err);
+	pthread_mutex_lock(&s->lock);
+	if (r < 0) {
+		char tail[256] = "";
+		if (sb)
+			sandbox_console_tail(sb, tail, sizeof(tail));
+		snprintf(s->vm_error, sizeof(s->vm_error), "boot the pod's VM: %.400s", err.msg);
+		log_error("%s; console: %s", s->vm_error, tail);
+		s->vm = VM_NONE;
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		ttrpc_client_free(cl);
+		sandbox_free(sb);
+		return NULL;
+	}
+	s->sb = sb;
+	s->agent = cl;
+	s->vmm_pid = sb->vmm_pid;
+	s->next_slot = 0;
+	s->n_slots = SPARE_DISKS;
+	s->vm = VM_UP;
+	write_pid_file(s->state_dir, "vmm.pid", sb->vmm_pid);
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	log_info("VM up: vmm pid %d, agent %s", (int)sb->vmm_pid, sb->agent_version);
+	pthread_t oom;
+	if (pthread_create(&oom, NULL, oom_thread, s) == 0)
+		pthread_detach(oom);
+
+	struct pollfd p[2] = {{.fd = sb->pidfd, .events = POLLIN},
+			      {.fd = stop_efd, .events = POLLIN}};
+	while (poll(p, 2, -1) < 0 && errno == EINTR)
+		;
+	bool stopping = p[1].revents & POLLIN;
+	if (stopping) {
+		Sbx__Agent__V1__DestroySandboxRequest d =
+		    SBX__AGENT__V1__DESTROY_SANDBOX_REQUEST__INIT;
+		d.timeout_ms = 2000;
+		agent_call(cl, "DestroySandbox", &d.base, NULL, NULL, 10000, NULL);
+	}
+	sandbox_wait(sb, stopping ? 10000 : -1);
+	pthread_mutex_lock(&s->lock);
+	if (!stopping) {
+		log_warn("the pod's VM exited (status %d)", sb->exit_status);
+		snprintf(s->vm_error, sizeof(s->vm_error), "the pod's VM exited (status %d)",
+			 sb->exit_status);
+		s->vm = VM_GONE;
+		fail_all_locked(s);
+		/* Handlers may still hold the client and the sandbox: both stay until exit. */
+		pthread_cond_broadcast(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+	s->agent = NULL;
+	s->sb = NULL;
+	s->vm = VM_NONE;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	ttrpc_client_free(cl);
+	sandbox_free(sb);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/vmm.pid", s->state_dir);
+	unlink(path);
+	return NULL;
+}
+
+int shim_vm_ensure(struct shim *s, unsigned mem_mib, struct sbx_err *err)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->vm == VM_NONE && !s->vm_thread_started) {
+		if (stop_efd < 0)
+			stop_efd = eventfd(0, EFD_CLOEXEC);
+		boot_mem_mib = mem_mib;
+		s->vm = VM_BOOTING;
+		s->vm_error[0] = '\0';
+		int e = pthread_create(&s->vm_thread, NULL, vm_thread, s);
+		if (e) {
+			s->vm = VM_NONE;
+			pthread_mutex_unlock(&s->lock);
+			return sbx_fail(err, e, "start the VM thread");
+		}
+		s->vm_thread_started = true;
+	}
+	while (s->vm == VM_BOOTING)
+		pthread_cond_wait(&s->cond, &s->lock);
+	int r = 0;
+	if (s->vm != VM_UP) {
+		r = sbx_failx(err, s->vm == VM_GONE ? EIO : EAGAIN, "%s",
+			      s->vm_error[0] ? s->vm_error : "the pod's VM is not running");
+		if (s->vm == VM_NONE && s->vm_thread_started) {
+			/* a failed boot: the next Create may try again */
+			pthread_t t = s->vm_thread;
+			s->vm_thread_started = false;
+			pthread_mutex_unlock(&s->lock);
+			pthread_join(t, NULL);
+			return r;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+void shim_vm_stop(struct shim *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool started = s->vm_thread_started;
+	s->vm_thread_started = false;
+	pthread_t t = s->vm_thread;
+	while (s->vm == VM_BOOTING)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	if (!started)
+		return;
+	uint64_t one = 1;
+	if (write(stop_efd, &one, 8) < 0)
+		log_warn("stop the VM: %m");
+	pthread_join(t, NULL);
+	uint64_t v;
+	if (read(stop_efd, &v, 8) < 0)
+		v = 0; /* reset for a later VM */
+}
+
+int shim_agent(struct shim *s, struct ttrpc_client **ret, struct sbx_err *err)
+{
+	pthread_mutex_lock(&s->lock);
+	*ret = s->vm == VM_UP ? s->agent : NULL;
+	int r = *ret ? 0
+		     : sbx_failx(err, ENOTCONN, "%s",
+				 s->vm_error[0] ? s->vm_error : "the pod's VM is not running");
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+uint32_t shim_task_pid(struct shim *s)
+{
+	return s->vmm_pid > 0 ? (uint32_t)s->vmm_pid : (uint32_t)getpid();
+}

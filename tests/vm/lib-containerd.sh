@@ -1,0 +1,78 @@
+# Sourced by tests after tests/lib.sh: a private containerd (its own root, state, sockets and
+# config under one tmpfs), our shim first on its PATH, the demo image imported.
+#   ctrd_start        start it; sets CTRD_DIR, CTRD_SOCK, CTRD_IMAGE; cleans up on EXIT
+#   ctr_ ARGS...      ctr against it (namespace default), killed after $CTR_TIMEOUT (300) s
+#   ctrd_leftovers    what a finished test must not leave: tasks, shim sockets, bundles, mounts
+#   ctrd_restart      stop containerd alone (its shims keep running) and start it again
+#   ctrd_stop         stop it, kill what it left, unmount, remove
+CTRD_DIR=
+CTRD_SOCK=
+CTRD_PID=
+CTRD_IMAGE=docker.io/library/busybox:latest
+
+ctr_() { timeout --foreground "${CTR_TIMEOUT:-300}" ctr --address "$CTRD_SOCK" -n default "$@"; }
+
+ctrd_start() {
+	make --no-print-directory -s build/images/busybox.tar || return 1
+	CTRD_DIR=$(mktemp -d /tmp/ctrd.XXXXXX) || return 1
+	# overlayfs needs an upper dir on a filesystem like tmpfs (not the emulated host's overlay)
+	mount -t tmpfs -o mode=0711 ctrd "$CTRD_DIR" || return 1
+	CTRD_SOCK=$CTRD_DIR/containerd.sock
+	CTRD_SOCKETS_BEFORE=$(ls /run/containerd/s 2>/dev/null)
+	trap ctrd_stop EXIT
+	cat >"$CTRD_DIR/config.toml" <<TOML
+version = 2
+root = "$CTRD_DIR/root"
+state = "$CTRD_DIR/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp",
+  "io.containerd.internal.v1.tracing"]
+[grpc]
+  address = "$CTRD_SOCK"
+[ttrpc]
+  address = "$CTRD_SOCK.ttrpc"
+[debug]
+  level = "info"
+TOML
+	ctrd_run || return 1
+	ctr_ images import build/images/busybox.tar >/dev/null || return 1
+	ctr_ images ls -q | grep -qx "$CTRD_IMAGE"
+}
+
+ctrd_run() {
+	PATH="$BIN:$PATH" containerd --config "$CTRD_DIR/config.toml" >>"$CTRD_DIR/containerd.log" 2>&1 &
+	CTRD_PID=$!
+	if ! wait_for 120 ctr --address "$CTRD_SOCK" version; then
+		diag "containerd did not answer within 120 s:"
+		tail -n 20 "$CTRD_DIR/containerd.log" | sed 's/^/# /'
+		return 1
+	fi
+}
+
+ctrd_restart() {
+	kill "$CTRD_PID" && wait "$CTRD_PID" 2>/dev/null
+	ctrd_run
+}
+
+ctrd_leftovers() {
+	ctr_ task ls -q 2>/dev/null | sed 's/^/task: /'
+	find "$CTRD_DIR/state/io.containerd.runtime.v2.task" -mindepth 2 -maxdepth 2 2>/dev/null |
+		sed 's/^/bundle: /'
+	grep -F " $CTRD_DIR/state" /proc/mounts | awk '{print "mount: " $2}'
+	comm -13 <(echo "$CTRD_SOCKETS_BEFORE") <(ls /run/containerd/s 2>/dev/null) |
+		sed 's/^/shim socket: /'
+}
+
+ctrd_stop() {
+	[ -n "$CTRD_DIR" ] || return 0
+	[ -n "$CTRD_PID" ] && kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
+	pkill -9 -f -- "-address $CTRD_SOCK" 2>/dev/null
+	# the shims' VMMs die with them (PR_SET_PDEATHSIG); wait so their mounts can go
+	wait_for 30 sh -c "! pgrep -f -- '-address $CTRD_SOCK' >/dev/null"
+	grep -F " $CTRD_DIR/" /proc/mounts | awk '{print $2}' | sort -r |
+		while read -r m; do umount -l "$m"; done
+	umount -l "$CTRD_DIR" 2>/dev/null
+	rm -rf "$CTRD_DIR"
+	CTRD_DIR=
+}
