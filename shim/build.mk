@@ -10,3 +10,9 @@ $(BIN)/containerd-shim-kata-lite-v2: $(BUILD)/obj-$(VARIANT)/shim/main.o \
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) \
 		-ljansson -larchive -lcrypto -lprotobuf-c -lpthread
+
+TEST_BINS += $(BUILD)/tests/shim-call
+$(BUILD)/tests/shim-call: $(BUILD)/obj-$(VARIANT)/tests/probe/shim-call.o \
+		$(call libs,$(VARIANT),sbxttrpc sbxproto sbxbase)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lprotobuf-c -lpthread

@@ -52,6 +52,17 @@ check "task resume" ctr_ task resume t-bg
 expect_eq "task ls says RUNNING again" RUNNING "$(status_of t-bg)"
 metrics=$(ctr_ task metrics t-bg 2>&1)
 expect_line "task metrics shows the memory in use" 'memory\.usage_in_bytes +[1-9][0-9]*|memory.*[1-9]' "$metrics"
+# what ctr 1.6 cannot ask (CRI's UpdateContainerResources, a checkpoint), straight to the shim
+sock=$(cat "$CTRD_DIR/state/io.containerd.runtime.v2.task/default/t-bg/address")
+call=$REPO/build/tests/shim-call
+out=$("$call" "$sock" Update t-bg '{"memory":{"limit":67108864},"pids":{"limit":100}}')
+expect_eq "Update is accepted" ok "$out"
+expect_line "and metrics show the new memory limit" "memory.usage_limit +67108864" "$(ctr_ task metrics t-bg 2>&1)"
+expect_line "and the pids limit" "pids.limit +100" "$(ctr_ task metrics t-bg 2>&1)"
+out=$("$call" "$sock" Update t-bg '{"memory":')
+expect_match "malformed resources are refused in one line" '^error: update: resources are not a JSON object: .* \(EINVAL\)$' "$out"
+out=$("$call" "$sock" Checkpoint t-bg)
+expect_eq "Checkpoint answers Unimplemented" 'error: checkpoint is not supported by kata-lite (ENOSYS)' "$out"
 out=$(script -qec "ctr --address $CTRD_SOCK task exec -t --exec-id et t-bg sh -c 'test -t 0 && test -t 1 && echo tty'" /dev/null | tr -d '\r\0^@')
 expect_eq "task exec -t gives a terminal" "tty" "$(echo $out)"
 check "task kill -s TERM" ctr_ task kill -s TERM t-bg
