@@ -14,11 +14,9 @@
 #include "sandbox/sandbox.h"
 #include "ttrpc/client.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define CALL_TIMEOUT_MS 120000

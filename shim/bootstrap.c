@@ -4,6 +4,7 @@
 
 #include "base/err.h"
 #include "base/io.h"
+#include "base/log.h"
 #include "base/tree.h"
 #include "proto/shim.pb-c.h"
 #include "shim/config.h"
@@ -65,20 +66,27 @@ static void sha256_hex(const char *s, char out[65])
 		sprintf(out + 2 * i, "%02x", md[i]);
 }
 
-void shim_socket_path(const char *address, const char *ns, const char *group, char *out, size_t max)
+/* The pod's name on this host: sha256 of "<containerd address>/<ns>/<group>" (runc's and
+ * kata's socket name). */
+static void pod_hash(const char *address, const char *ns, const char *group, char hex[65])
 {
-	char key[4500], hex[65];
+	char key[4500];
 	snprintf(key, sizeof(key), "%s/%s/%s", address, ns, group);
 	sha256_hex(key, hex);
+}
+
+void shim_socket_path(const char *address, const char *ns, const char *group, char *out, size_t max)
+{
+	char hex[65];
+	pod_hash(address, ns, group, hex);
 	snprintf(out, max, SOCKET_DIR "/%s", hex);
 }
 
 void shim_state_dir(const char *state_root, const char *address, const char *ns, const char *group,
 		    char *out, size_t max)
 {
-	char key[4500], hex[65];
-	snprintf(key, sizeof(key), "%s/%s/%s", address, ns, group);
-	sha256_hex(key, hex);
+	char hex[65];
+	pod_hash(address, ns, group, hex);
 	hex[16] = '\0'; /* short: the VM's unix sockets live below it */
 	snprintf(out, max, "%s/%s", state_root, hex);
 }
@@ -95,21 +103,32 @@ static bool socket_answers(const char *path)
 	return ok;
 }
 
-/* Writes name in the cwd (the bundle) atomically. */
-static int write_file_atomic(const char *name, const char *text, struct sbx_err *err)
+/* Writes dir/name atomically (a temp file beside it, then rename). */
+static int write_file_atomic(const char *dir, const char *name, const char *text,
+			     struct sbx_err *err)
 {
-	char tmp[256];
-	snprintf(tmp, sizeof(tmp), ".%s", name);
+	char path[512], tmp[520];
+	snprintf(path, sizeof(path), "%.255s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%.255s/.%s", dir, name);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sbx_fail(err, errno, "create %s", tmp);
 	int r = sbx_write_all(fd, text, strlen(text));
 	close(fd);
-	if (r < 0 || rename(tmp, name) < 0) {
+	if (r < 0 || rename(tmp, path) < 0) {
 		unlink(tmp);
-		return sbx_fail(err, r < 0 ? -r : errno, "write %s", name);
+		return sbx_fail(err, r < 0 ? -r : errno, "write %s", path);
 	}
 	return 0;
+}
+
+void shim_write_pid_file(const char *dir, const char *name, pid_t pid)
+{
+	char text[32];
+	snprintf(text, sizeof(text), "%d\n", (int)pid);
+	struct sbx_err err = {0};
+	if (write_file_atomic(dir, name, text, &err) < 0)
+		log_warn("%s", err.msg); /* only `delete` reads it: the pod runs on without */
 }
 
 /* The options Any on stdin: only runtimeoptions' config_path matters to us. */
@@ -174,7 +193,7 @@ int shim_cmd_start(const struct shim_args *a)
 		}
 		close(fd);
 	}
-	if (write_file_atomic("address", addr, &err) < 0)
+	if (write_file_atomic(".", "address", addr, &err) < 0)
 		return fprintf(stderr, "%s\n", err.msg), 1;
 	fputs(addr, stdout);
 	return 0;

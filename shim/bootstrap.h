@@ -5,8 +5,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct sbx_err;
+
+#define SHIM_VERSION "0.1.0"
 
 /* A symlink in each bundle the daemon serves, to the pod's state dir, for `delete`. */
 #define SHIM_STATE_LINK "kata-lite-state"
@@ -27,6 +30,9 @@ void shim_socket_path(const char *address, const char *ns, const char *group, ch
 		      size_t max);
 void shim_state_dir(const char *state_root, const char *address, const char *ns, const char *group,
 		    char *out, size_t max);
+
+/* <dir>/<name> holding pid, written whole (for `delete` to find a dead pod's processes). */
+void shim_write_pid_file(const char *dir, const char *name, pid_t pid);
 
 /* The daemon: serves the task API on listen_fd until Shutdown; never returns. */
 void shim_serve(const struct shim_args *a, const char *group, const char *socket, int listen_fd,

@@ -11,7 +11,6 @@
 #include "base/log.h"
 #include "base/tree.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,32 +59,14 @@ static void *accept_thread(void *arg)
 	return NULL;
 }
 
-static void write_shim_pid(const char *dir)
-{
-	char path[4200], text[32];
-	snprintf(path, sizeof(path), "%.255s/shim.pid", dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
-	if (write(fd, text, (size_t)n) != n)
-		log_warn("write %s: %m", path);
-	close(fd);
-}
-
 void shim_serve(const struct shim_args *a, const char *group, const char *socket, int listen_fd,
 		const char *options_config_path)
 {
 	struct shim *s = &the_shim;
 	signal(SIGPIPE, SIG_IGN); /* containerd away: writes to its log FIFO just fail */
 	log_init("shim", group, a->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO, 2);
-	snprintf(s->ns, sizeof(s->ns), "%s", a->ns);
-	snprintf(s->id, sizeof(s->id), "%s", a->id);
 	snprintf(s->group, sizeof(s->group), "%s", group);
-	snprintf(s->address, sizeof(s->address), "%s", a->address);
-	snprintf(s->socket, sizeof(s->socket), "%s", socket);
 	snprintf(s->options_config, sizeof(s->options_config), "%s", options_config_path);
-	s->debug = a->debug;
 	struct sbx_err err = {0};
 	/* The state dir's root comes from the config; a broken config fails Create later. */
 	struct shim_config cfg;
@@ -98,7 +79,7 @@ void shim_serve(const struct shim_args *a, const char *group, const char *socket
 		log_error("create %s: %m", s->state_dir);
 		_exit(1);
 	}
-	write_shim_pid(s->state_dir);
+	shim_write_pid_file(s->state_dir, "shim.pid", getpid());
 	shim_events_new(getenv("TTRPC_ADDRESS"), a->ns, &s->events);
 
 	struct ttrpc_server *srv = NULL;

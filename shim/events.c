@@ -156,8 +156,7 @@ void shim_events_flush(struct shim_events *e, int timeout_ms)
 {
 	if (!e || !e->address[0])
 		return;
-	uint64_t deadline = clock_ns(CLOCK_REALTIME) + (uint64_t)timeout_ms * 1000000u;
-	struct timespec dl = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
+	struct timespec dl = clock_deadline(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&e->lock);
 	while (e->head)
 		if (pthread_cond_timedwait(&e->cond, &e->lock, &dl) == ETIMEDOUT)

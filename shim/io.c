@@ -5,6 +5,7 @@
 #include "shim/io.h"
 
 #include "agent/client.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/io.h"
 #include "proto/agent.pb-c.h"
@@ -193,14 +194,7 @@ void shim_io_wait_output(struct shim_io *io, int timeout_ms)
 {
 	if (!io->initialised)
 		return;
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
+	struct timespec dl = clock_deadline(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&io->lock);
 	while (io->outputs_running > 0)
 		if (pthread_cond_timedwait(&io->cond, &io->lock, &dl) == ETIMEDOUT)

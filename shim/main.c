@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SHIM_VERSION "0.1.0"
-
 static void usage(FILE *f)
 {
 	fputs("usage: containerd-shim-kata-lite-v2 -namespace NS -address ADDR -id ID\n"

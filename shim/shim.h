@@ -64,15 +64,10 @@ enum shim_vm_state { VM_NONE, VM_BOOTING, VM_UP, VM_GONE };
 struct shim {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	/* from the command line */
-	char ns[SHIM_ID_MAX + 1];
-	char id[SHIM_ID_MAX + 1];    /* the task that started this shim */
+	/* from the command line and the options `start` read */
 	char group[SHIM_ID_MAX + 1]; /* pod id: the VM is named after it */
-	char address[4096];          /* containerd's grpc socket (-address) */
-	char socket[256];            /* ours, without unix:// */
 	char state_dir[256];         /* <state_root>/<hash>: vm/ and shim.pid */
-	bool debug;
-	char options_config[4096]; /* ConfigPath from the options `start` read */
+	char options_config[4096];   /* ConfigPath from the options `start` read */
 	struct shim_config cfg;
 	bool cfg_loaded;
 	/* the VM */

@@ -3,6 +3,7 @@
 #include "shim/task.h"
 
 #include "agent/client.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "proto/agent.pb-c.h"
@@ -22,7 +23,6 @@
 #define CALL_TIMEOUT_MS 60000
 #define KILL_WAIT_S 30
 #define VM_MEM_OVERHEAD_MIB 128 /* guest kernel and agent, above the containers' limits */
-#define SHIM_VERSION "0.1.0"
 #define EXIT_START_FAILED 255
 
 int task_check_id(const char *what, const char *id, struct sbx_err *err)
@@ -336,14 +336,6 @@ static bool wait_unused_locked(struct shim *s, struct shim_process *p, const str
 	return true;
 }
 
-static struct timespec deadline_in(int seconds)
-{
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += seconds;
-	return dl;
-}
-
 /* A created init that never started still has a process in the guest: kill it, wait. */
 static void kill_created_locked(struct shim *s, struct shim_process *p)
 {
@@ -356,7 +348,7 @@ static void kill_created_locked(struct shim *s, struct shim_process *p)
 	pthread_mutex_unlock(&s->lock);
 	shim_signal(s, p->c->id, "", SIGKILL, true, NULL);
 	pthread_mutex_lock(&s->lock);
-	struct timespec dl = deadline_in(KILL_WAIT_S);
+	struct timespec dl = clock_deadline(CLOCK_REALTIME, KILL_WAIT_S * 1000);
 	while (!p->exited)
 		if (pthread_cond_timedwait(&s->cond, &s->lock, &dl) == ETIMEDOUT) {
 			shim_process_exited_locked(s, p, 128 + SIGKILL);
@@ -381,7 +373,7 @@ static int delete_exec(struct shim *s, struct ttrpc_call *call, struct shim_proc
 	}
 	if (!p->exited)
 		shim_process_exited_locked(s, p, 128 + SIGKILL);
-	struct timespec dl = deadline_in(KILL_WAIT_S);
+	struct timespec dl = clock_deadline(CLOCK_REALTIME, KILL_WAIT_S * 1000);
 	if (!wait_unused_locked(s, p, &dl)) {
 		pthread_mutex_unlock(&s->lock);
 		return sbx_failx(err, EBUSY, "exec %s is still in use", p->exec_id);
@@ -429,7 +421,7 @@ TASK_HANDLER(task_delete)
 	/* The agent kills what is left (execs of a dead init), so every WaitProcess returns. */
 	remove_from_guest(s, c);
 	pthread_mutex_lock(&s->lock);
-	struct timespec dl = deadline_in(KILL_WAIT_S);
+	struct timespec dl = clock_deadline(CLOCK_REALTIME, KILL_WAIT_S * 1000);
 	bool unused = wait_unused_locked(s, p, &dl);
 	for (struct shim_process *e = c->execs; e && unused; e = e->next) {
 		if (!e->watching && !e->exited)

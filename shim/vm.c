@@ -11,10 +11,10 @@
 #include "proto/agent.pb-c.h"
 #include "proto/shim.pb-c.h"
 #include "sandbox/sandbox.h"
+#include "shim/bootstrap.h"
 #include "shim/events.h"
 #include "ttrpc/client.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,20 +49,6 @@ static void *oom_thread(void *arg)
 		shim_events_publish(s->events, "/tasks/oom", "TaskOOM", &ev.base);
 		protobuf_c_message_free_unpacked(resp, NULL);
 	}
-}
-
-static void write_pid_file(const char *dir, const char *name, pid_t pid)
-{
-	char path[512], tmp[520], text[32];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	int n = snprintf(text, sizeof(text), "%d\n", (int)pid);
-	if (write(fd, text, (size_t)n) == n)
-		rename(tmp, path);
-	close(fd);
 }
 
 static int boot(struct shim *s, struct sandbox **sb, struct ttrpc_client **cl, struct sbx_err *err)
@@ -128,7 +114,7 @@ static void *vm_thread(void *arg)
 	s->next_slot = 0;
 	s->n_slots = SPARE_DISKS;
 	s->vm = VM_UP;
-	write_pid_file(s->state_dir, "vmm.pid", sb->vmm_pid);
+	shim_write_pid_file(s->state_dir, "vmm.pid", sb->vmm_pid);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	log_info("VM up: vmm pid %d, agent %s", (int)sb->vmm_pid, sb->agent_version);

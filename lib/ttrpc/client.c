@@ -3,6 +3,7 @@
 #include "ttrpc/client.h"
 
 #include "base/cleanup.h"
+#include "base/clock.h"
 #include "base/err.h"
 #include "proto/ttrpc.pb-c.h"
 #include "ttrpc/frame.h"
@@ -147,14 +148,7 @@ static void unlink_pending(struct ttrpc_client *c, struct pending *p)
 /* Waits for p under c->lock; 0, -ETIMEDOUT or -ECONNRESET. */
 static int wait_pending(struct ttrpc_client *c, struct pending *p, int timeout_ms)
 {
-	struct timespec dl;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (dl.tv_nsec >= 1000000000) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000;
-	}
+	struct timespec dl = clock_deadline(CLOCK_MONOTONIC, timeout_ms);
 	while (!p->done && !c->dead) {
 		if (timeout_ms <= 0)
 			pthread_cond_wait(&c->cond, &c->lock);
