@@ -158,8 +158,14 @@ static int mount_one(int rootfd, const struct oci_mount *m, struct sbx_err *err)
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
 	if (bind)
 		return bind_one(m, flags, fd, err);
-	if (mount(m->source ? m->source : m->type, target, m->type, flags, data[0] ? data : NULL) <
-	    0)
+	/* The guest has cgroup v2 only, so "cgroup" means the container's cgroup2 view, as runc
+	 * makes it on a v2 host; a v1 mount inside a cgroup namespace (CRI's specs) is EPERM. */
+	const char *type = m->type;
+	if (type && !strcmp(type, "cgroup")) {
+		type = "cgroup2";
+		data[0] = '\0';
+	}
+	if (mount(m->source ? m->source : type, target, type, flags, data[0] ? data : NULL) < 0)
 		return sbx_fail(err, errno, "mount %s on '%s'", m->type, m->destination);
 	return 0;
 }

@@ -5,12 +5,17 @@
 #   ctrd_leftovers    what a finished test must not leave: tasks, shim sockets, bundles, mounts
 #   ctrd_restart      stop containerd alone (its shims keep running) and start it again
 #   ctrd_stop         stop it, kill what it left, unmount, remove
+# CTRD_CRI=1 before ctrd_start keeps containerd's CRI plugin, with the runtime handler
+# "kata-lite" and the demo image as the sandbox image, and imports the image into its namespace
+# k8s.io too; CTRD_CRI_RUNTIMES adds config.toml lines (@CTRD_DIR@ is replaced); CTRD_NS names the namespace ctr_ and ctrd_leftovers look at (default).
 CTRD_DIR=
 CTRD_SOCK=
 CTRD_PID=
 CTRD_IMAGE=docker.io/library/busybox:latest
 
-ctr_() { timeout --foreground "${CTR_TIMEOUT:-300}" ctr --address "$CTRD_SOCK" -n default "$@"; }
+ctr_() {
+	timeout --foreground "${CTR_TIMEOUT:-300}" ctr --address "$CTRD_SOCK" -n "${CTRD_NS:-default}" "$@"
+}
 
 ctrd_start() {
 	make --no-print-directory -s build/images/busybox.tar || return 1
@@ -20,11 +25,31 @@ ctrd_start() {
 	CTRD_SOCK=$CTRD_DIR/containerd.sock
 	CTRD_SOCKETS_BEFORE=$(ls /run/containerd/s 2>/dev/null)
 	trap ctrd_stop EXIT
+	local cri='"io.containerd.grpc.v1.cri",' cri_config= more=${CTRD_CRI_RUNTIMES:-}
+	if [ "${CTRD_CRI:-0}" = 1 ]; then
+		# No CNI configuration: pods run in the node's network namespace.
+		cri=
+		mkdir -p "$CTRD_DIR/cni/bin" "$CTRD_DIR/cni/conf"
+		cri_config="
+[plugins.\"io.containerd.grpc.v1.cri\"]
+  sandbox_image = \"$CTRD_IMAGE\"
+  disable_apparmor = true
+  stream_server_address = \"127.0.0.1\"
+  stream_server_port = \"0\"
+[plugins.\"io.containerd.grpc.v1.cri\".cni]
+  bin_dir = \"$CTRD_DIR/cni/bin\"
+  conf_dir = \"$CTRD_DIR/cni/conf\"
+[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]
+  runtime_type = \"io.containerd.runc.v2\"
+[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.kata-lite]
+  runtime_type = \"io.containerd.kata-lite.v2\"
+${more//@CTRD_DIR@/$CTRD_DIR}"
+	fi
 	cat >"$CTRD_DIR/config.toml" <<TOML
 version = 2
 root = "$CTRD_DIR/root"
 state = "$CTRD_DIR/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+disabled_plugins = [$cri "io.containerd.snapshotter.v1.btrfs",
   "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
   "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp",
   "io.containerd.internal.v1.tracing"]
@@ -34,9 +59,18 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
   address = "$CTRD_SOCK.ttrpc"
 [debug]
   level = "info"
+$cri_config
 TOML
 	ctrd_run || return 1
 	ctr_ images import build/images/busybox.tar >/dev/null || return 1
+	if [ "${CTRD_CRI:-0}" = 1 ]; then
+		if ! ctr_ plugins ls | grep -qE '^io\.containerd\.grpc\.v1 +cri .* ok *$'; then
+			diag "containerd's CRI plugin did not load:"
+			grep 'failed to load plugin io.containerd.grpc.v1.cri' "$CTRD_DIR/containerd.log" | sed 's/^/# /'
+			return 1
+		fi
+		CTRD_NS=k8s.io ctr_ images import build/images/busybox.tar >/dev/null || return 1
+	fi
 	ctr_ images ls -q | grep -qx "$CTRD_IMAGE"
 }
 
@@ -64,12 +98,16 @@ ctrd_leftovers() {
 		sed 's/^/shim socket: /'
 }
 
+# _ctrd_no_shims: no shim of this containerd runs (anchored at the program, so that a sh -c whose
+# command line names the socket does not count).
+_ctrd_no_shims() { ! pgrep -f -- "^[^ ]*containerd-shim[^ ]* .*-address $CTRD_SOCK" >/dev/null; }
+
 ctrd_stop() {
 	[ -n "$CTRD_DIR" ] || return 0
 	[ -n "$CTRD_PID" ] && kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
 	pkill -9 -f -- "-address $CTRD_SOCK" 2>/dev/null
 	# the shims' VMMs die with them (PR_SET_PDEATHSIG); wait so their mounts can go
-	wait_for 30 sh -c "! pgrep -f -- '-address $CTRD_SOCK' >/dev/null"
+	wait_for 30 _ctrd_no_shims
 	grep -F " $CTRD_DIR/" /proc/mounts | awk '{print $2}' | sort -r |
 		while read -r m; do umount -l "$m"; done
 	umount -l "$CTRD_DIR" 2>/dev/null

@@ -176,7 +176,8 @@ done
 expect_eq "the pod's tasks are gone" "" "$(ctr_ task ls -q)"
 
 # nothing left behind
-wait_for 30 sh -c '! pgrep -f "containerd-shim-kata-lite-v2|sbx-vmm" >/dev/null'
+none_left() { ! pgrep -f '^[^ ]*(containerd-shim-kata-lite-v2|sbx-vmm) ' >/dev/null; }
+wait_for 30 none_left
 expect_eq "no shim or VMM process is left" "" "$(pgrep -fa 'containerd-shim-kata-lite-v2|sbx-vmm')"
 expect_eq "no kata-lite state is left" "" "$(ls -A /run/kata-lite 2>/dev/null)"
 expect_eq "containerd's state is clean" "" "$(ctrd_leftovers)"
