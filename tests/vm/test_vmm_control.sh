@@ -52,9 +52,12 @@ out=$("$ctl" "$api" insert-disk 7 "$tmp/late.img" 2>&1); rc=$?
 expect_eq "InsertDisk into a slot that does not exist fails" "1 sbx-vmmctl: slot 7: the VM has 1 disk slots" "$rc $out"
 out=$("$ctl" "$api" insert-disk 0 relative.img 2>&1); rc=$?
 expect_eq "InsertDisk with a relative path fails" "1 sbx-vmmctl: path must be absolute" "$rc $out"
+# Paused, so the guest cannot see the disk (and power off) before the second insert is refused.
+check "Pause for the inserts" "$ctl" "$api" pause
 check "InsertDisk into the spare slot" "$ctl" "$api" insert-disk 0 "$tmp/late.img" serial=late-disk
 out=$("$ctl" "$api" insert-disk 0 "$tmp/late.img" 2>&1); rc=$?
 expect_eq "a second InsertDisk into a full slot fails" "1 sbx-vmmctl: slot 0: the slot already has media" "$rc $out"
+check "Resume after the inserts" "$ctl" "$api" resume
 wait "$vmm_pid"
 rc=$?
 out=$(tr -d '\r' <"$tmp/out")
