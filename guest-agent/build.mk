@@ -10,10 +10,18 @@ $(BUILD)/tests/ct-driver: $(BUILD)/obj-$(VARIANT)/tests/probe/ct-driver.o \
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
 
+# Test-only driver: ConfigureNetwork's apply step in the caller's network namespace
+# (tests/host/test_agent_network.sh).
+TEST_BINS += $(BUILD)/tests/net-driver
+$(BUILD)/tests/net-driver: $(BUILD)/obj-$(VARIANT)/tests/probe/net-driver.o \
+		$(call libs,$(VARIANT),sbxagent sbxproto sbxbase)
+	@mkdir -p $(@D)
+	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) $(SYS_LIBS)
+
 # sbx-agent: static (it is the guest's whole userland besides busybox), always the plain variant.
 LIBS += sbxagent
 LIB_SRCS_sbxagent := guest-agent/init.c guest-agent/state.c guest-agent/rootfs.c \
-	guest-agent/streams.c guest-agent/untar.c guest-agent/passwd.c \
+	guest-agent/streams.c guest-agent/untar.c guest-agent/passwd.c guest-agent/netlink.c \
 	$(wildcard guest-agent/rpc/*.c)
 AGENT_STATIC_LIBS := -lseccomp -ljansson -lprotobuf-c -lpthread
 BINS += $(BUILD)/bin/sbx-agent

@@ -31,6 +31,7 @@ static const struct ttrpc_method methods[] = {
     M("ResizeTty", resize_tty_request, empty, agent_h_resize_tty),
     M("GetOOMEvent", empty, oomevent, agent_h_get_oom_event),
     M("CopyFile", copy_file_request, empty, agent_h_copy_file),
+    M("ConfigureNetwork", configure_network_request, empty, agent_h_configure_network),
 };
 
 const struct ttrpc_method *agent_methods(unsigned *n)

@@ -1,5 +1,5 @@
 /* The Agent API handlers, one file per group: sandbox.c, container.c, process.c, oom.c,
- * files.c. The method table (methods.c) maps each ttrpc method to its handler. */
+ * files.c, network.c. The method table (methods.c) maps each ttrpc method to its handler. */
 #pragma once
 
 #include "ttrpc/server.h"
@@ -27,3 +27,4 @@ AGENT_HANDLER(agent_h_close_stdin);
 AGENT_HANDLER(agent_h_resize_tty);
 AGENT_HANDLER(agent_h_get_oom_event);
 AGENT_HANDLER(agent_h_copy_file);
+AGENT_HANDLER(agent_h_configure_network);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct sandbox;
 struct sbx_err;
@@ -43,3 +45,38 @@ struct agent_rootfs_sender;
 int agent_rootfs_send_start(struct sandbox *sb, const char *container_id, const char *tar_path,
 			    struct agent_rootfs_sender **ret, struct sbx_err *err);
 int agent_rootfs_send_finish(struct agent_rootfs_sender *s, struct sbx_err *err);
+
+/* One guest interface for agent_configure_network. */
+struct agent_net_iface {
+	const char *name;             /* the name to give it in the guest, e.g. "eth0" */
+	uint8_t mac[6];               /* selects the guest device (the VMM's virtio-net MAC) */
+	uint32_t mtu;                 /* 0: leave it */
+	const char *const *addresses; /* CIDR, v4 or v6, none NULL: "10.0.2.15/24", "fd00::15/64" */
+	size_t n_addresses;
+};
+
+/* A route; NULL and "" are the same. */
+struct agent_net_route {
+	const char *destination; /* CIDR; NULL, "" or "default": the default route */
+	const char *gateway;     /* NULL: on-link (then device is needed) */
+	const char *device;      /* a guest name after renaming; NULL: found from the gateway */
+};
+
+struct agent_net_config {
+	const struct agent_net_iface *ifaces;
+	size_t n_ifaces;
+	const struct agent_net_route *routes;
+	size_t n_routes;
+	/* IPv4/IPv6 server addresses (none NULL) for the guest's /etc/resolv.conf; with none
+	 * the file is left alone */
+	const char *const *dns;
+	size_t n_dns;
+};
+
+/* ConfigureNetwork: each interface is found by MAC, renamed, given its MTU and addresses and
+ * brought up, lo is brought up, the routes are added and the dns servers written. The agent
+ * checks everything first (InvalidArgument naming the field, e.g. "interfaces[0].mac ...") and
+ * finds every MAC before changing anything (an unknown one is -ENOENT naming it). Repeating a
+ * call is fine: addresses and routes already there count as added. */
+int agent_configure_network(struct ttrpc_client *cl, const struct agent_net_config *cfg,
+			    struct sbx_err *err);

@@ -15,6 +15,8 @@
  *   signal ID EXEC|- SIG [all] | update ID KEY=VALUE... (memory pids cpu_quota cpu_period)
  *   copy HOST_PATH GUEST_REL      (agent_copy_path into the guest's shared directory)
  *   copyraw PATH MODE_OCTAL [LINK_TARGET]   (one CopyFile as given, no data)
+ *   network [if=MAC,NAME,MTU[,CIDR...]]... [route=DST,GW,DEV]... [dns=ADDR]...
+ *                                 (agent_configure_network; empty fields stay empty)
  *   bench-health N | bench-true N SPEC SERIAL FSTYPE | bench-rootfs N SPEC TARFILE SERIAL FSTYPE
  */
 #define _GNU_SOURCE
@@ -409,6 +411,69 @@ static void do_stats(const char *id)
 	protobuf_c_message_free_unpacked(resp, NULL);
 }
 
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned b[6];
+	int end = 0;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%n", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+	    s[end])
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+static char *field(char **s)
+{
+	char *f = strsep(s, ",");
+	return f ? f : "";
+}
+
+/* network WORD...: one ConfigureNetwork through agent_configure_network. */
+static void do_network(char **a, int n)
+{
+	static struct agent_net_iface ifs[16];
+	static struct agent_net_route routes[64];
+	static const char *addrs[16][64], *dns[64];
+	struct agent_net_config cfg = {.ifaces = ifs, .routes = routes, .dns = dns};
+	struct sbx_err err = {0};
+
+	for (int i = 0; i < n; i++) {
+		char *s = strchr(a[i], '=') ? strchr(a[i], '=') + 1 : a[i];
+
+		if (!strncmp(a[i], "if=", 3) && cfg.n_ifaces < 16) {
+			struct agent_net_iface *f = &ifs[cfg.n_ifaces];
+
+			*f = (struct agent_net_iface){.addresses = addrs[cfg.n_ifaces]};
+			if (parse_mac(field(&s), f->mac) < 0) {
+				printf("network: bad MAC in %s\n", a[i]);
+				return;
+			}
+			f->name = field(&s);
+			f->mtu = (uint32_t)strtoul(field(&s), NULL, 10);
+			while (s && f->n_addresses < 64)
+				addrs[cfg.n_ifaces][f->n_addresses++] = field(&s);
+			cfg.n_ifaces++;
+		} else if (!strncmp(a[i], "route=", 6) && cfg.n_routes < 64) {
+			struct agent_net_route *r = &routes[cfg.n_routes++];
+
+			r->destination = field(&s);
+			r->gateway = field(&s);
+			r->device = field(&s);
+		} else if (!strncmp(a[i], "dns=", 4) && cfg.n_dns < 64) {
+			dns[cfg.n_dns++] = s;
+		} else {
+			printf("network: bad word %s\n", a[i]);
+			return;
+		}
+	}
+	if (agent_configure_network(cl, &cfg, &err) < 0)
+		printf("ConfigureNetwork: error %d: %s\n", err.code, err.msg);
+	else
+		printf("network configured\n");
+}
+
 static void run_command(char **a, int n)
 {
 	Sbx__Agent__V1__Empty empty = SBX__AGENT__V1__EMPTY__INIT;
@@ -563,6 +628,8 @@ static void run_command(char **a, int n)
 			r.link_target = a[3];
 		if (call("CopyFile", &r.base, NULL, NULL, 30000) == 0)
 			printf("copied %s\n", a[1]);
+	} else if (!strcmp(c, "network")) {
+		do_network(a + 1, n - 1);
 	} else if (!strcmp(c, "destroy")) {
 		Sbx__Agent__V1__DestroySandboxRequest d =
 		    SBX__AGENT__V1__DESTROY_SANDBOX_REQUEST__INIT;

@@ -14,7 +14,7 @@ out=$(timeout 300 build/tests/agent-driver "$BIN/sbx-vmm" build/guest/vmlinux \
 	sandbox bad_host;name
 	sandbox pod-one 1.2.3.4;rm-rf
 	sandbox pod-one 10.0.2.3 fd00::3
-	unserved ConfigureNetwork
+	unserved Reboot
 	destroy
 	SCRIPT
 )
@@ -28,7 +28,7 @@ expect_match "a bad hostname is refused by name" \
 expect_match "a DNS server that is not an address is refused" \
 	"CreateSandbox: error: .*dns server '1.2.3.4;rm-rf' is not an IP address" "$out"
 expect_match "a valid CreateSandbox succeeds" 'create-sandbox ok' "$out"
-expect_match "a call the agent does not serve is refused by name" 'ConfigureNetwork: error: .*ConfigureNetwork' "$out"
+expect_match "a call the agent does not serve is refused by name" 'Reboot: error: .*Reboot' "$out"
 expect_match "DestroySandbox answers before the VM goes" 'destroy-sandbox ok' "$out"
 expect_match "and the VM powers off cleanly (VMM exit 0)" 'vmm exit=0$' "$(grep '^vmm exit' <<<"$out")"
 expect_match "the console says why it powered off" 'powering off: DestroySandbox' "$out"
