@@ -111,7 +111,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: sbx run [--rm] [-d] [-i] [-t] [--name N] [-e K=V] [--env-file F]\n"
 		   "               [-w DIR] [-u USER[:GROUP]] [--cpus N] [--memory SIZE]\n"
 		   "               [--read-only] [--hostname H] [--entrypoint E]\n"
-		   "               [--rootfs-transfer block|stream] IMAGE [CMD...]\n");
+		   "               [--rootfs-transfer block|stream]\n"
+		   "               [--network user|none|tap:NAME] [-p [ADDR:]HOSTPORT:PORT[/udp]]\n"
+		   "               [--dns IP] [--ip CIDR] [--gateway IP] IMAGE [CMD...]\n");
 }
 
 enum {
@@ -124,6 +126,10 @@ enum {
 	OPT_HOSTNAME,
 	OPT_ENTRYPOINT,
 	OPT_TRANSFER,
+	OPT_NETWORK,
+	OPT_DNS,
+	OPT_IP,
+	OPT_GATEWAY,
 	OPT_HELP
 };
 
@@ -143,16 +149,35 @@ static const struct option options[] = {
     {"read-only", no_argument, NULL, OPT_READ_ONLY},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"publish", required_argument, NULL, 'p'},
+    {"dns", required_argument, NULL, OPT_DNS},
+    {"ip", required_argument, NULL, OPT_IP},
+    {"gateway", required_argument, NULL, OPT_GATEWAY},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
+
+/* One of the network flags; a bad one is reported here. */
+static int parse_network_flag(struct run_net *n, int c, const char *arg)
+{
+	struct sbx_err err = {0};
+	int r = c == OPT_NETWORK ? run_net_set_mode(n, arg, &err)
+		: c == 'p'       ? run_net_add_publish(n, arg, &err)
+		: c == OPT_DNS   ? run_net_add_dns(n, arg, &err)
+		: c == OPT_IP    ? run_net_set_ip(n, arg, &err)
+				 : run_net_set_gateway(n, arg, &err);
+	if (r < 0)
+		cli_usage_error("run", "%s", err.msg);
+	return r;
+}
 
 static int parse(struct run_opts *o, int argc, char **argv)
 {
 	optind = 1;
 	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "+idte:w:u:m:", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+idte:w:u:m:p:", options, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM:
 			o->rm = true;
@@ -212,6 +237,14 @@ static int parse(struct run_opts *o, int argc, char **argv)
 		case OPT_ENTRYPOINT:
 			o->entrypoint = optarg;
 			break;
+		case OPT_NETWORK:
+		case 'p':
+		case OPT_DNS:
+		case OPT_IP:
+		case OPT_GATEWAY:
+			if (parse_network_flag(&o->net, c, optarg) < 0)
+				return SBX_EXIT_ERROR;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return -1;
@@ -223,6 +256,9 @@ static int parse(struct run_opts *o, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 	}
+	struct sbx_err err = {0};
+	if (run_net_check(&o->net, &err) < 0)
+		return cli_usage_error("run", "%s", err.msg);
 	if (optind >= argc)
 		return cli_usage_error("run", "no image given");
 	o->image = argv[optind];
@@ -256,12 +292,17 @@ static int describe(struct record *rec, const struct run_opts *o, const char *re
 				      json_object_get(proc, "env"), "Cmd", args, "WorkingDir",
 				      json_object_get(proc, "cwd"), "Tty", o->tty, "OpenStdin",
 				      o->interactive, "Image", o->image));
-	json_object_set_new(j, "HostConfig",
-			    json_pack("{s:b, s:I, s:I, s:b, s:s}", "AutoRemove", o->rm, "Memory",
-				      (json_int_t)o->memory_bytes, "NanoCpus",
-				      (json_int_t)o->cpus_milli * 1000000, "ReadonlyRootfs",
-				      o->read_only, "RootfsTransfer",
-				      o->transfer ? o->transfer : "block"));
+	char mode[32];
+	json_t *ports = json_array();
+	for (unsigned i = 0; i < o->net.n_publish; i++)
+		json_array_append_new(ports, json_string(o->net.publish[i]));
+	json_object_set_new(
+	    j, "HostConfig",
+	    json_pack("{s:b, s:I, s:I, s:b, s:s, s:s, s:o}", "AutoRemove", o->rm, "Memory",
+		      (json_int_t)o->memory_bytes, "NanoCpus", (json_int_t)o->cpus_milli * 1000000,
+		      "ReadonlyRootfs", o->read_only, "RootfsTransfer",
+		      o->transfer ? o->transfer : "block", "NetworkMode",
+		      run_net_mode_name(&o->net, mode, sizeof(mode)), "PortBindings", ports));
 	json_decref(spec);
 	char path[4300];
 	record_path(rec, "spec.json", path, sizeof(path));

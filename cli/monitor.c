@@ -158,6 +158,11 @@ int monitor_run(const struct monitor_args *m, struct sbx_err *err)
 				     .disks = stream ? NULL : &disk,
 				     .n_disks = stream ? 0 : 1,
 				     .boot_timeout_ms = 120000};
+	char mac[18], net_spec[2048];
+	const char *net_args[] = {"--net", net_spec, NULL};
+	run_net_mac(rec->id, mac, sizeof(mac));
+	if (run_net_vmm_spec(&o->net, mac, net_spec, sizeof(net_spec)))
+		cfg.extra_args = net_args;
 	struct log_sink sink = {.fd = -1};
 	if (log_sink_open(&sink, log, err) < 0)
 		goto fail_early;
@@ -185,7 +190,8 @@ int monitor_run(const struct monitor_args *m, struct sbx_err *err)
 	if (agent_client_connect(sb, &cl, err) < 0)
 		goto teardown;
 	at.cl = cl;
-	if (create_container(m, sb, cl, err) < 0 || attach_open(&at, err) < 0)
+	if (run_net_configure(&o->net, mac, cl, err) < 0 || create_container(m, sb, cl, err) < 0 ||
+	    attach_open(&at, err) < 0)
 		goto teardown;
 	attach_resize(&at);
 	Sbx__Agent__V1__ContainerRequest cr = SBX__AGENT__V1__CONTAINER_REQUEST__INIT;

@@ -2,6 +2,7 @@
  * sandbox boots (assets.c); cli/monitor.h runs it. */
 #pragma once
 
+#include "cli/network.h"
 #include "image/config.h"
 
 #include <stdbool.h>
@@ -18,6 +19,7 @@ struct run_opts {
 	size_t nenv;
 	int64_t memory_bytes;
 	int cpus_milli;
+	struct run_net net;
 	const char *image;
 	char **args;
 	size_t nargs;
