@@ -3,15 +3,12 @@
 
 #include "agent/client.h"
 #include "base/err.h"
-#include "proto/agent.pb-c.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CONFIGURE_TIMEOUT_MS 60000
 
 /* What libslirp's built-in network gives the guest (vmm/netdev/slirp.h). */
 #define USER_GUEST_CIDR "10.0.2.15/24"
@@ -187,42 +184,27 @@ int run_net_configure(const struct run_net *n, const char *mac, struct ttrpc_cli
 {
 	if (n->mode == RUN_NET_NONE)
 		return 0;
-	Sbx__Agent__V1__InterfaceConfig eth0 = SBX__AGENT__V1__INTERFACE_CONFIG__INIT;
-	Sbx__Agent__V1__InterfaceConfig *ifaces[] = {&eth0};
-	Sbx__Agent__V1__Route def = SBX__AGENT__V1__ROUTE__INIT;
-	Sbx__Agent__V1__Route *routes[] = {&def};
-	Sbx__Agent__V1__ConfigureNetworkRequest req =
-	    SBX__AGENT__V1__CONFIGURE_NETWORK_REQUEST__INIT;
-	char *addr = NULL;
-	const char *dns[RUN_NET_MAX_DNS];
-	eth0.name = "eth0";
-	eth0.mac = (char *)mac;
-	eth0.mtu = 1500;
-	req.n_interfaces = 1;
-	req.interfaces = ifaces;
-	const char *gateway = n->mode == RUN_NET_USER ? USER_GATEWAY : n->gateway;
 	const char *cidr = n->mode == RUN_NET_USER ? USER_GUEST_CIDR : n->ip;
+	const char *gateway = n->mode == RUN_NET_USER ? USER_GATEWAY : n->gateway;
+	struct agent_net_iface eth0 = {.name = "eth0", .mtu = 1500};
+	if (sscanf(mac, "%2hhx:%2hhx:%2hhx:%2hhx:%2hhx:%2hhx", &eth0.mac[0], &eth0.mac[1],
+		   &eth0.mac[2], &eth0.mac[3], &eth0.mac[4], &eth0.mac[5]) != 6)
+		return sbx_failx(err, EINVAL, "bad MAC '%s'", mac);
 	if (cidr) {
-		addr = (char *)cidr;
+		eth0.addresses = &cidr;
 		eth0.n_addresses = 1;
-		eth0.addresses = &addr;
 	}
-	if (gateway) {
-		def.gateway = (char *)gateway;
-		def.device = "eth0";
-		req.n_routes = 1;
-		req.routes = routes;
+	struct agent_net_route def = {.gateway = gateway, .device = "eth0"};
+	static const char *const user_dns[] = {USER_DNS};
+	struct agent_net_config cfg = {.ifaces = &eth0,
+				       .n_ifaces = 1,
+				       .routes = &def,
+				       .n_routes = gateway ? 1 : 0,
+				       .dns = n->n_dns ? n->dns : NULL,
+				       .n_dns = n->n_dns};
+	if (!n->n_dns && n->mode == RUN_NET_USER) {
+		cfg.dns = user_dns;
+		cfg.n_dns = 1;
 	}
-	for (unsigned i = 0; i < n->n_dns; i++)
-		dns[i] = n->dns[i];
-	req.n_dns = n->n_dns;
-	if (!req.n_dns && n->mode == RUN_NET_USER) {
-		dns[0] = USER_DNS;
-		req.n_dns = 1;
-	}
-	req.dns = (char **)dns;
-	if (agent_call(cl, "ConfigureNetwork", &req.base, NULL, NULL, CONFIGURE_TIMEOUT_MS, err) <
-	    0)
-		return sbx_wrap(err, "configure the guest's network");
-	return 0;
+	return agent_configure_network(cl, &cfg, err);
 }
