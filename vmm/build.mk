@@ -10,9 +10,9 @@ $(BIN)/kvm-probe: $(BUILD)/obj-$(VARIANT)/vmm/kvm-probe-main.o \
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS)
 
 $(BIN)/sbx-vmm: $(BUILD)/obj-$(VARIANT)/vmm/main.o \
-		$(call libs,$(VARIANT),sbxvmm sbxttrpc sbxproto sbxbase)
+		$(call libs,$(VARIANT),sbxvmm sbxnet sbxttrpc sbxproto sbxbase)
 	@mkdir -p $(@D)
-	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lslirp -lseccomp \
+	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) -lslirp -lmnl -lseccomp \
 		-lprotobuf-c -lpthread
 
 $(BIN)/sbx-vmmctl: $(BUILD)/obj-$(VARIANT)/vmm/vmmctl-main.o \

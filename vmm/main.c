@@ -11,6 +11,7 @@
 #include "vmm/ctl.h"
 #include "vmm/dev/serial.h"
 #include "vmm/event.h"
+#include "vmm/netdev/netdev.h"
 #include "vmm/seccomp.h"
 #include "vmm/virtio/devices.h"
 #include "vmm/virtio/mmio.h"
@@ -42,7 +43,9 @@ enum {
 #define BASE_CMDLINE "console=ttyS0 reboot=k,cold,panic_warm panic=-1"
 
 #define MAX_DISKS 8
-#define MAX_DEVICES (2 * MAX_DISKS + 2)
+#define MAX_NETS 4
+/* Slot n interrupts on IRQ 5+n and the in-kernel IOAPIC has 24 pins: at most 19 devices. */
+#define MAX_DEVICES 19
 
 struct disk_opt {
 	char path[4096];
@@ -54,6 +57,8 @@ struct vmm_opts {
 	struct disk_opt disks[MAX_DISKS];
 	unsigned n_disks;
 	uint32_t spare_disks;
+	struct netdev_opt nets[MAX_NETS];
+	unsigned n_nets;
 	const char *kernel;
 	const char *initrd;
 	const char *cmdline;
@@ -70,25 +75,36 @@ struct vmm_opts {
 static void usage(FILE *f)
 {
 	fprintf(
-	    f, "usage: sbx-vmm --kernel PATH [options]\n"
-	       "  --kernel PATH          ELF vmlinux (PVH) or bzImage\n"
-	       "  --initrd PATH          initial ramdisk\n"
-	       "  --cmdline STR          appended to \"" BASE_CMDLINE "\"\n"
-	       "  --cpus N               vCPUs, 1-32 (default 1)\n"
-	       "  --mem MIB              guest memory in MiB (default 128)\n"
-	       "  --console stdout|file:PATH|none   guest serial console (default stdout)\n"
-	       "  --disk PATH[,ro][,serial=ID]      virtio-blk disk (repeatable, up to 8)\n"
-	       "  --spare-disks N        empty virtio-blk slots for media inserted later\n"
-	       "  --vsock-cid CID        virtio-vsock with this guest CID (3 and up)\n"
-	       "  --vsock-uds PATH       host side of vsock: \"CONNECT <port>\\n\" on PATH, guest\n"
-	       "                         connections to host port P reach PATH_P\n"
-	       "  --api PATH             control API (ttrpc, proto/vmm.proto) on a unix socket\n"
-	       "  --kvm PATH             KVM device (default /dev/kvm)\n"
-	       "  --boot-timer           report guest milestones written to the boot-timer\n"
-	       "                         register (sbx.boot_timer= on the guest command line)\n"
-	       "  --no-seccomp           do not confine the VMM's threads (debugging only)\n"
-	       "exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
-	       "             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
+	    f,
+	    "usage: sbx-vmm --kernel PATH [options]\n"
+	    "  --kernel PATH          ELF vmlinux (PVH) or bzImage\n"
+	    "  --initrd PATH          initial ramdisk\n"
+	    "  --cmdline STR          appended to \"" BASE_CMDLINE "\"\n"
+	    "  --cpus N               vCPUs, 1-32 (default 1)\n"
+	    "  --mem MIB              guest memory in MiB (default 128)\n"
+	    "  --console stdout|file:PATH|none   guest serial console (default stdout)\n"
+	    "  --disk PATH[,ro][,serial=ID]      virtio-blk disk (repeatable, up to 8)\n"
+	    "  --spare-disks N        empty virtio-blk slots for media inserted later\n"
+	    "  --net user[,mac=MAC][,fwd=[ADDR:]HOSTPORT:GUESTPORT[/udp]]...\n"
+	    "                         virtio-net over user-mode NAT (libslirp): the guest is\n"
+	    "                         10.0.2.15/24, gateway and host 10.0.2.2, DNS 10.0.2.3;\n"
+	    "                         fwd= publishes a host port (ADDR default 127.0.0.1)\n"
+	    "  --net tap=NAME[,mac=MAC][,netns=PATH]\n"
+	    "                         virtio-net over tap NAME (created if missing, and then\n"
+	    "                         gone at exit), opened in the network namespace at PATH;\n"
+	    "                         checksum and TSO offloads reach the tap\n"
+	    "  --net none             no network device; --net repeats (up to 4: eth0, eth1...)\n"
+	    "                         MAC defaults to a random locally administered 02:...\n"
+	    "  --vsock-cid CID        virtio-vsock with this guest CID (3 and up)\n"
+	    "  --vsock-uds PATH       host side of vsock: \"CONNECT <port>\\n\" on PATH, guest\n"
+	    "                         connections to host port P reach PATH_P\n"
+	    "  --api PATH             control API (ttrpc, proto/vmm.proto) on a unix socket\n"
+	    "  --kvm PATH             KVM device (default /dev/kvm)\n"
+	    "  --boot-timer           report guest milestones written to the boot-timer\n"
+	    "                         register (sbx.boot_timer= on the guest command line)\n"
+	    "  --no-seccomp           do not confine the VMM's threads (debugging only)\n"
+	    "exit status: 0 guest powered off or rebooted, 1 VMM or KVM error, 2 bad input,\n"
+	    "             3 guest kernel panic, 4 guest triple fault, 5 stopped by a signal\n");
 }
 
 /* PATH[,ro][,serial=ID] */
@@ -135,6 +151,7 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 					     {"vsock-uds", required_argument, NULL, 'u'},
 					     {"no-seccomp", no_argument, NULL, 'S'},
 					     {"boot-timer", no_argument, NULL, 'T'},
+					     {"net", required_argument, NULL, 'n'},
 					     {NULL, 0, NULL, 0}};
 	*o = (struct vmm_opts){
 	    .cmdline = "", .console = "stdout", .kvm = "/dev/kvm", .cpus = 1, .mem_mib = 128};
@@ -183,6 +200,15 @@ static int parse_args(int argc, char **argv, struct vmm_opts *o, struct sbx_err 
 			r = parse_disk(optarg, o, err);
 			if (r < 0)
 				return r;
+			break;
+		case 'n':
+			if (o->n_nets == MAX_NETS)
+				return sbx_failx(err, E2BIG, "at most %d --net options", MAX_NETS);
+			r = netdev_parse(optarg, &o->nets[o->n_nets], err);
+			if (r < 0)
+				return r;
+			if (o->nets[o->n_nets].kind != NETDEV_NONE)
+				o->n_nets++;
 			break;
 		case 's':
 			r = parse_u32(optarg, 0, MAX_DISKS, &o->spare_disks, err);
@@ -238,6 +264,15 @@ static struct device devices[MAX_DEVICES];
 static unsigned n_devices;
 static struct vmm_ctl ctl = {.listen_fd = -1};
 static struct virtio_vsock *vsock;
+static struct netdev *nets[MAX_NETS];
+static unsigned n_nets;
+
+static void free_nets(void)
+{
+	for (unsigned i = 0; i < n_nets; i++)
+		netdev_free(nets[i]);
+	n_nets = 0;
+}
 
 static void on_kick(void *opaque, uint32_t events)
 {
@@ -254,7 +289,8 @@ static int add_device(const struct vdev_ops *ops, void *dev, struct guest_mem *g
 		      struct sbx_err *err)
 {
 	if (n_devices == MAX_DEVICES)
-		return sbx_failx(err, E2BIG, "too many devices");
+		return sbx_failx(err, E2BIG, "too many virtio devices (at most %d: IRQs 5-23)",
+				 MAX_DEVICES);
 	struct virtio_mmio *t = &devices[n_devices].t;
 	int r = virtio_mmio_init(t, ops, dev, gm, n_devices);
 	if (r < 0)
@@ -290,6 +326,19 @@ static int create_devices(struct vm *vm, const struct vmm_opts *o, struct event_
 		if (r < 0)
 			return r;
 		virtio_vsock_set_transport(vsock, &devices[n_devices - 1].t);
+	}
+	/* after the others, so adding a NIC moves no disk's slot; eth0 is the first --net */
+	for (unsigned i = 0; i < o->n_nets; i++) {
+		r = netdev_open(&o->nets[i], i, loop, &nets[n_nets], err);
+		if (r < 0)
+			return r;
+		n_nets++;
+		struct virtio_net *net = netdev_device(nets[n_nets - 1]);
+		r = add_device(virtio_net_ops(net), net, &vm->mem, err);
+		if (r == 0)
+			r = netdev_start(nets[n_nets - 1], &devices[n_devices - 1].t, err);
+		if (r < 0)
+			return r;
 	}
 	for (unsigned i = 0; i < n_devices; i++) {
 		size_t used = strlen(cmdline);
@@ -526,6 +575,7 @@ int main(int argc, char **argv)
 	vmm_ctl_stop(&ctl);
 	event_loop_stop(loop);
 	pthread_join(devt, NULL);
+	free_nets(); /* slirp's thread writes guest memory: stop it before RAM goes */
 	code = exit_code(why);
 	if (why == VM_STOP_ERROR || why == VM_STOP_TRIPLE_FAULT)
 		fprintf(stderr, "sbx-vmm: %s\n", vm->stop_detail);
@@ -538,6 +588,7 @@ int main(int argc, char **argv)
 fail:
 	vmm_ctl_stop(&ctl);
 	fprintf(stderr, "sbx-vmm: %s\n", err.msg);
+	free_nets();
 	vm_destroy(vm);
 	virtio_vsock_free(vsock);
 	event_loop_free(loop);

@@ -6,6 +6,7 @@
 
 #include "base/err.h"
 
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <pthread.h>
 #include <seccomp.h>
@@ -104,6 +105,14 @@ static int allow_unix_sockets(scmp_filter_ctx ctx)
 				SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 }
 
+/* virtio-net sets the tap's offloads to what the driver accepted, on the vCPU thread that
+ * writes DRIVER_OK (so the main thread's filter, which vCPU threads inherit, admits it too). */
+static int allow_tap_offload(scmp_filter_ctx ctx)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				SCMP_A1(SCMP_CMP_EQ, TUNSETOFFLOAD));
+}
+
 static const char *const kind_names[] = {
     [VMM_THREAD_MAIN] = "main",       [VMM_THREAD_VCPU] = "vcpu",
     [VMM_THREAD_DEVICES] = "devices", [VMM_THREAD_CONTROL] = "control",
@@ -189,11 +198,13 @@ int vmm_seccomp_apply(enum vmm_thread_kind kind, struct sbx_err *err)
 		r = r ?: allow(ctx, devices);
 		r = r ?: allow_ioctls(ctx, true);
 		r = r ?: allow_unix_sockets(ctx);
+		r = r ?: allow_tap_offload(ctx);
 		break;
 	case VMM_THREAD_VCPU:
 		r = r ?: allow(ctx, devices);
 		r = r ?: allow_unix_sockets(ctx);
 		r = r ?: allow_ioctls(ctx, true);
+		r = r ?: allow_tap_offload(ctx);
 		break;
 	case VMM_THREAD_DEVICES:
 		r = r ?: allow(ctx, devices);

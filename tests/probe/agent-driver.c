@@ -1,4 +1,5 @@
-/* agent-driver [--disk PATH:SERIAL[:ro]]... [--mem MIB] [--cpus N] VMM KERNEL INITRD STATE_DIR
+/* agent-driver [--disk PATH:SERIAL[:ro]]... [--mem MIB] [--cpus N] [--vmm-arg ARG]...
+ *              VMM KERNEL INITRD STATE_DIR
  * Boots the real guest initrd (sbx-agent as PID 1) through lib/sandbox, then reads commands from
  * stdin, one per line, and drives the Agent API through lib/agent, printing one line per result
  * for the tests in tests/vm/. Every process's stdout and stderr streams are attached right after
@@ -659,7 +660,8 @@ int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct sandbox_disk disks[8];
-	unsigned ndisks = 0, mem = 256, cpus = 1;
+	unsigned ndisks = 0, mem = 256, cpus = 1, nextra = 0;
+	const char *extra[17] = {NULL};
 	int i = 1;
 	for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
 		if (!strcmp(argv[i], "--disk") && ndisks < 8) {
@@ -676,13 +678,16 @@ int main(int argc, char **argv)
 			mem = (unsigned)num(argv[i + 1]);
 		} else if (!strcmp(argv[i], "--cpus")) {
 			cpus = (unsigned)num(argv[i + 1]);
+		} else if (!strcmp(argv[i], "--vmm-arg") && nextra < 16) {
+			extra[nextra++] = argv[i + 1]; /* e.g. --net=user,... */
 		} else {
 			break;
 		}
 	}
 	if (argc - i != 4) {
-		fprintf(stderr, "usage: agent-driver [--disk PATH:SERIAL[:ro]]... [--mem MIB] "
-				"[--cpus N] VMM KERNEL INITRD STATE_DIR < commands\n");
+		fprintf(stderr,
+			"usage: agent-driver [--disk PATH:SERIAL[:ro]]... [--mem MIB] "
+			"[--cpus N] [--vmm-arg ARG]... VMM KERNEL INITRD STATE_DIR < commands\n");
 		return 2;
 	}
 	struct sandbox_config cfg = {.vmm = argv[i],
@@ -694,6 +699,7 @@ int main(int argc, char **argv)
 				     .mem_mib = mem,
 				     .disks = disks,
 				     .n_disks = ndisks,
+				     .extra_args = extra,
 				     .boot_timeout_ms = 120000};
 	struct sbx_err err = {0};
 	if (sandbox_start(&cfg, &sb, &err) < 0) {

@@ -212,7 +212,10 @@ static void write_reg(struct virtio_mmio *t, uint64_t off, uint32_t v)
 		    ((t->driver_features & ~transport_features(t)) ||
 		     !(t->driver_features & VIRTIO_F_VERSION_1)))
 			v &= ~(uint32_t)STATUS_FEATURES_OK;
+		bool was_ok = t->status & STATUS_DRIVER_OK;
 		t->status = v | (t->status & STATUS_NEEDS_RESET);
+		if (!was_ok && (v & STATUS_DRIVER_OK) && t->ops->activate)
+			t->ops->activate(t->dev, t);
 		return;
 	case 0x080:
 	case 0x084:

@@ -25,6 +25,9 @@ struct vdev_ops {
 	void (*config_write)(void *dev, uint32_t offset, const uint8_t *data, uint32_t size);
 	/* The driver kicked queue q; runs on the device thread. */
 	void (*notify)(void *dev, struct virtio_mmio *t, unsigned q);
+	/* Optional: the driver set DRIVER_OK; t->driver_features holds what it accepted. Runs on
+	 * the vCPU thread that wrote the status, with the transport lock held. */
+	void (*activate)(void *dev, struct virtio_mmio *t);
 	/* Back to the initial state (driver reset or DEVICE_NEEDS_RESET recovery). */
 	void (*reset)(void *dev);
 };
