@@ -80,8 +80,8 @@ int run_net_add_publish(struct run_net *n, const char *arg, struct sbx_err *err)
 		parts[np++] = tok;
 	}
 	if (np < 2)
-		return sbx_failx(err, EINVAL,
-				 "-p '%s' is not [ADDR:]HOSTPORT:CONTAINERPORT[/udp]", arg);
+		return sbx_failx(err, EINVAL, "-p '%s' is not [ADDR:]HOSTPORT:CONTAINERPORT[/udp]",
+				 arg);
 	if (np == 3 && !is_ipv4(parts[0]))
 		return sbx_failx(err, EINVAL, "-p '%s': '%s' is not an IPv4 address", arg,
 				 parts[0]);

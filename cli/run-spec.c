@@ -157,14 +157,14 @@ int run_spec_json(const struct run_opts *o, const struct image_config *img, char
 	if (o->net.mode == RUN_NET_NONE)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
 	if (run_net_has_dns(&o->net))
-		json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
-							"/etc/resolv.conf", "type", "bind",
-							"source", "/etc/resolv.conf", "options",
-							"bind", "rw"));
-	json_t *lx = json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", res,
-			       "maskedPaths", strv(masked, sizeof(masked) / sizeof(masked[0])),
-			       "readonlyPaths",
-			       strv(readonly, sizeof(readonly) / sizeof(readonly[0])));
+		json_array_append_new(mounts,
+				      json_pack("{s:s, s:s, s:s, s:[s,s]}", "destination",
+						"/etc/resolv.conf", "type", "bind", "source",
+						"/etc/resolv.conf", "options", "bind", "rw"));
+	json_t *lx =
+	    json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", res, "maskedPaths",
+		      strv(masked, sizeof(masked) / sizeof(masked[0])), "readonlyPaths",
+		      strv(readonly, sizeof(readonly) / sizeof(readonly[0])));
 	json_t *spec =
 	    json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:o}", "ociVersion", "1.0.2", "process",
 		      process, "root", "path", "rootfs", "readonly", o->read_only, "hostname",

@@ -50,7 +50,7 @@ expect_eq "a container reaches a listener on the host through the NAT" from-the-
 # -p: a container's server on a host port
 id=$(run -d --name web -p 18080:80 busybox sh -c \
 	'mkdir -p /www && echo served-from-the-vm >/www/index.html && exec httpd -f -p 80 -h /www' 2>&1)
-expect_match "sbx run -d -p 18080:80 starts" '^[0-9a-f]{64}$' "$id"
+expect_match "sbx run -d -p 18080:80 starts" '^[0-9a-f]{12,64}$' "$id"
 fetch() { curl -sf --max-time 10 http://127.0.0.1:18080/; }
 check "curl reaches the container's httpd through -p" wait_for 120 fetch
 expect_eq "and gets its file" served-from-the-vm "$(fetch)"
@@ -64,7 +64,8 @@ expect_eq "(one line)" 1 "$(wc -l <<<"$out")"
 check "rm -f the web sandbox" "$sbx" rm -f web
 check "the port is free again" wait_for 30 sh -c '! ss -ltnH "sport = :18080" | grep -q .'
 
-# a tap the user made, the guest addressed with --ip
+# a tap the user made, the guest addressed with --ip (the emulated host loads tun on demand)
+modprobe tun 2>/dev/null
 ip tuntap add dev sbxt0 mode tap
 ip addr add 10.1.0.1/24 dev sbxt0
 ip link set sbxt0 up
