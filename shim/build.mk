@@ -5,11 +5,11 @@ LIB_SRCS_sbxshim := $(filter-out shim/main.c %/fuzz-%.c,$(wildcard shim/*.c))
 BINS += $(BIN)/containerd-shim-kata-lite-v2
 
 $(BIN)/containerd-shim-kata-lite-v2: $(BUILD)/obj-$(VARIANT)/shim/main.o \
-		$(call libs,$(VARIANT),sbxshim sbxrootfs sbxagentclient sbxsandbox sbxttrpc sbxproto \
-		sbxbase)
+		$(call libs,$(VARIANT),sbxshim sbxrootfs sbxagentclient sbxsandbox sbxnet sbxttrpc \
+		sbxproto sbxbase)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(VARIANT_LDFLAGS) -o $@ $(filter %.o,$^) $(LINK_LIBS) \
-		-ljansson -larchive -lcrypto -lprotobuf-c -lpthread
+		-ljansson -larchive -lcrypto -lmnl -lprotobuf-c -lpthread
 
 TEST_BINS += $(BUILD)/tests/shim-call
 $(BUILD)/tests/shim-call: $(BUILD)/obj-$(VARIANT)/tests/probe/shim-call.o \

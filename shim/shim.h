@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 struct sandbox;
+struct shim_net;
 struct ttrpc_client;
 struct shim_events;
 struct sbx_err;
@@ -76,6 +77,7 @@ struct shim {
 	struct sandbox *sb;
 	struct ttrpc_client *agent;
 	pid_t vmm_pid;
+	struct shim_net *net;        /* the pod network the next boot mirrors; NULL: none */
 	unsigned next_slot, n_slots; /* spare virtio-blk slots for container rootfs images */
 	pthread_t vm_thread;
 	bool vm_thread_started, vm_stop;
@@ -91,6 +93,10 @@ extern struct shim the_shim;
 struct shim_container *shim_find_container(struct shim *s, const char *id);
 struct shim_process *shim_find_process(struct shim *s, const char *id, const char *exec_id);
 
+/* The pod sandbox's config.json names the pod's network namespace: what CNI made in it is read
+ * now (a namespace that is missing or holds what the VM cannot mirror fails here, naming it)
+ * and mirrored into the VM the next shim_vm_ensure boots. No namespace path: no network. */
+int shim_vm_network(struct shim *s, const char *spec_json, struct sbx_err *err);
 /* Boots the pod's VM unless it runs already; waits for a boot another call started. */
 int shim_vm_ensure(struct shim *s, unsigned mem_mib, struct sbx_err *err);
 /* Stops the VM (DestroySandbox, VMM reaped, state removed). Safe to call more than once. */

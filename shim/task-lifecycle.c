@@ -143,7 +143,8 @@ static int create_in_vm(struct shim *s, struct shim_container *c,
 	if (s->cfg.rootfs_stream)
 		mem += 256; /* the rootfs lives in guest RAM */
 	int r = shim_io_open(&c->init.io, in->stdin, in->stdout, in->stderr, in->terminal, err);
-	if (r < 0 || (r = shim_vm_ensure(s, mem, err)) < 0 || c->pod_sandbox)
+	if (r < 0 || (c->pod_sandbox && (r = shim_vm_network(s, spec.json, err)) < 0) ||
+	    (r = shim_vm_ensure(s, mem, err)) < 0 || c->pod_sandbox)
 		goto out;
 	if (in->n_rootfs > 0) {
 		if ((r = shim_rootfs_mount(in->bundle, in->rootfs, in->n_rootfs, err)) < 0)

@@ -1,7 +1,7 @@
 /* The pod's VM. It is started and stopped by one thread that lives exactly as long as the VM:
  * the VMM's PR_SET_PDEATHSIG is tied to the thread that forked it, and a VMM that dies on its
  * own (killed, guest panic) is seen here through its pidfd and turns every live process of the
- * pod into an exit, so no Wait hangs. */
+ * pod into an exit, so no Wait hangs. The pod network (net.c) lives as long as the VM too. */
 #define _GNU_SOURCE
 #include "shim/shim.h"
 
@@ -13,6 +13,7 @@
 #include "sandbox/sandbox.h"
 #include "shim/bootstrap.h"
 #include "shim/events.h"
+#include "shim/net.h"
 #include "ttrpc/client.h"
 
 #include <poll.h>
@@ -51,7 +52,8 @@ static void *oom_thread(void *arg)
 	}
 }
 
-static int boot(struct shim *s, struct sandbox **sb, struct ttrpc_client **cl, struct sbx_err *err)
+static int boot(struct shim *s, struct shim_net *net, struct sandbox **sb, struct ttrpc_client **cl,
+		struct sbx_err *err)
 {
 	char vmdir[300];
 	snprintf(vmdir, sizeof(vmdir), "%s/vm", s->state_dir);
@@ -64,14 +66,32 @@ static int boot(struct shim *s, struct sandbox **sb, struct ttrpc_client **cl, s
 				     .mem_mib = boot_mem_mib,
 				     .spare_disks = SPARE_DISKS,
 				     .boot_timeout_ms = BOOT_TIMEOUT_MS};
+	if (net)
+		cfg.extra_args = shim_net_vmm_args(net);
 	if (sandbox_start(&cfg, sb, err) < 0)
 		return -err->code;
 	if (agent_client_connect(*sb, cl, err) < 0)
 		return -err->code;
+	if (net && shim_net_attach(net, *cl, err) < 0)
+		return sbx_wrap(err, "pod network");
 	Sbx__Agent__V1__CreateSandboxRequest req = SBX__AGENT__V1__CREATE_SANDBOX_REQUEST__INIT;
 	req.sandbox_id = s->group;
 	req.hostname = s->group;
 	return agent_call(*cl, "CreateSandbox", &req.base, NULL, NULL, CALL_TIMEOUT_MS, err);
+}
+
+/* The VM is gone, and its taps with it: the network it had is not the next boot's. */
+static void forget_net_locked(struct shim *s, struct shim_net *net)
+{
+	if (s->net == net)
+		s->net = NULL;
+}
+
+/* Out of the lock: the redirects go, and a tap the VMM left. */
+static void drop_net(struct shim_net *net)
+{
+	shim_net_detach(net);
+	shim_net_free(net);
 }
 
 /* Every process that has not exited yet exits now: the VM under it is gone. */
@@ -93,7 +113,10 @@ static void *vm_thread(void *arg)
 	struct sandbox *sb = NULL;
 	struct ttrpc_client *cl = NULL;
 	struct sbx_err err = {0};
-	int r = boot(s, &sb, &cl, &err);
+	pthread_mutex_lock(&s->lock);
+	struct shim_net *net = s->net;
+	pthread_mutex_unlock(&s->lock);
+	int r = boot(s, net, &sb, &cl, &err);
 	pthread_mutex_lock(&s->lock);
 	if (r < 0) {
 		char tail[256] = "";
@@ -102,10 +125,13 @@ static void *vm_thread(void *arg)
 		snprintf(s->vm_error, sizeof(s->vm_error), "boot the pod's VM: %.400s", err.msg);
 		log_error("%s; console: %s", s->vm_error, tail);
 		s->vm = VM_NONE;
+		forget_net_locked(s, net);
 		pthread_cond_broadcast(&s->cond);
 		pthread_mutex_unlock(&s->lock);
 		ttrpc_client_free(cl);
 		sandbox_free(sb);
+		/* Create answers after the join, so nothing of the failed boot is left by then */
+		drop_net(net);
 		return NULL;
 	}
 	s->sb = sb;
@@ -141,22 +167,46 @@ static void *vm_thread(void *arg)
 			 sb->exit_status);
 		s->vm = VM_GONE;
 		fail_all_locked(s);
+		forget_net_locked(s, net);
 		/* Handlers may still hold the client and the sandbox: both stay until exit. */
 		pthread_cond_broadcast(&s->cond);
 		pthread_mutex_unlock(&s->lock);
+		drop_net(net);
 		return NULL;
 	}
 	s->agent = NULL;
 	s->sb = NULL;
 	s->vm = VM_NONE;
+	forget_net_locked(s, net);
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	ttrpc_client_free(cl);
 	sandbox_free(sb);
+	drop_net(net);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/vmm.pid", s->state_dir);
 	unlink(path);
 	return NULL;
+}
+
+int shim_vm_network(struct shim *s, const char *spec_json, struct sbx_err *err)
+{
+	struct shim_net *net;
+	if (shim_net_open(spec_json, &net, err) < 0)
+		return sbx_wrap(err, "pod network");
+	if (!net)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	bool idle = s->vm == VM_NONE && !s->vm_thread_started;
+	if (idle) {
+		shim_net_free(s->net);
+		s->net = net;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (idle)
+		return 0;
+	shim_net_free(net);
+	return sbx_failx(err, EBUSY, "pod network: the pod's VM runs already without it");
 }
 
 int shim_vm_ensure(struct shim *s, unsigned mem_mib, struct sbx_err *err)

@@ -26,6 +26,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	struct net_iface *it = (struct net_iface *)c->out + c->n;
 	memset(it, 0, sizeof(*it));
 	it->ifindex = ifi->ifi_index;
+	it->type = ifi->ifi_type;
 	it->flags = ifi->ifi_flags;
 	struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(*ifi))

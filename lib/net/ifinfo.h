@@ -18,6 +18,7 @@ struct net_addr {
 struct net_iface {
 	char name[16];
 	int ifindex;
+	unsigned short type; /* ARPHRD_*: only Ethernet can be mirrored onto a tap */
 	uint8_t mac[6];
 	unsigned mtu;
 	unsigned flags; /* IFF_* */

@@ -6,9 +6,12 @@ the calls, and the few messages they need are encoded here by field number (the 
 of k8s.io/cri-api), so no generated code is needed.
 
     cri.py SOCKET version
-    cri.py SOCKET runp NAME HANDLER LOGDIR HOSTNAME     -> pod sandbox id
+    cri.py SOCKET runp NAME HANDLER LOGDIR HOSTNAME [POD_OPTION]...  -> pod sandbox id
     cri.py SOCKET podstate POD                          -> READY | NOTREADY
-    cri.py SOCKET create POD NAME IMAGE LOGPATH PODNAME LOGDIR HOSTNAME -- CMD...  -> container id
+    cri.py SOCKET podip POD                             -> the pod's IP from CNI
+    cri.py SOCKET podnetns POD                          -> the pod's network namespace path
+    cri.py SOCKET create POD NAME IMAGE LOGPATH PODNAME LOGDIR HOSTNAME [POD_OPTION]... -- CMD...
+                                                        -> container id
     cri.py SOCKET start|rm CID
     cri.py SOCKET stop CID TIMEOUT
     cri.py SOCKET state CID                             -> CREATED|RUNNING|EXITED|UNKNOWN EXIT_CODE
@@ -16,8 +19,13 @@ of k8s.io/cri-api), so no generated code is needed.
     cri.py SOCKET update CID MEMORY_BYTES
     cri.py SOCKET stopp|rmp POD
 
+POD_OPTION: --pod-network (the pod gets its own network namespace, set up by CNI, instead of
+the node's), --dns SERVER, --search DOMAIN, --dns-option OPT (each repeats: the pod's DNSConfig,
+which CRI writes into its resolv.conf). create takes the options its pod was made with.
+
 A failed call prints "cri: METHOD: STATUS: DETAILS" and exits 1; bad usage exits 2.
 """
+import json
 import sys
 
 import grpc
@@ -107,16 +115,39 @@ NAMESPACE_NODE = 2
 CONTAINER_STATES = ["CREATED", "RUNNING", "EXITED", "UNKNOWN"]
 
 
-def pod_sandbox_config(name, log_dir, hostname):
+def pod_options(args):
+    """--pod-network, --dns, --search and --dns-option into a dict; usage() on anything else."""
+    opts = {"pod_network": False, "dns": [], "search": [], "dns_option": []}
+    i = 0
+    while i < len(args):
+        if args[i] == "--pod-network":
+            opts["pod_network"] = True
+            i += 1
+        elif args[i] in ("--dns", "--search", "--dns-option") and i + 1 < len(args):
+            opts[args[i][2:].replace("-", "_")].append(args[i + 1])
+            i += 2
+        else:
+            usage()
+    return opts
+
+
+def pod_sandbox_config(name, log_dir, hostname, opts):
     metadata = field_string(1, name) + field_string(2, "uid-" + name) + field_string(3, "default")
-    # The node's network namespace: CNI (issue 7) is not needed for the pod to start.
-    namespace_options = field_varint(1, NAMESPACE_NODE)
+    # NamespaceMode POD (0, the default) is a namespace of the pod's own, made by containerd
+    # and set up by CNI; NODE is the node's, with no CNI at all.
+    namespace_options = field_varint(1, 0 if opts["pod_network"] else NAMESPACE_NODE)
     security_context = field_bytes(1, namespace_options)
     linux = field_bytes(2, security_context)
+    dns = (
+        b"".join(field_string(1, a) for a in opts["dns"])
+        + b"".join(field_string(2, a) for a in opts["search"])
+        + b"".join(field_string(3, a) for a in opts["dns_option"])
+    )
     return (
         field_bytes(1, metadata)
         + field_string(2, hostname)
         + field_string(3, log_dir)
+        + (field_bytes(4, dns) if dns else b"")
         + field_map(6, {"io.kubernetes.pod.name": name})
         + field_bytes(8, linux)
     )
@@ -176,22 +207,37 @@ def main(argv):
     if verb == "version" and not args:
         r = call(channel, "Version", field_string(1, "v1"))
         print(first(r, 2, b"").decode(), first(r, 3, b"").decode(), first(r, 4, b"").decode())
-    elif verb == "runp" and len(args) == 4:
-        name, handler, log_dir, hostname = args
-        req = field_bytes(1, pod_sandbox_config(name, log_dir, hostname)) + field_string(2, handler)
+    elif verb == "runp" and len(args) >= 4:
+        name, handler, log_dir, hostname = args[:4]
+        config = pod_sandbox_config(name, log_dir, hostname, pod_options(args[4:]))
+        req = field_bytes(1, config) + field_string(2, handler)
         print(first(call(channel, "RunPodSandbox", req), 1).decode())
     elif verb == "podstate" and len(args) == 1:
         status = decode(first(call(channel, "PodSandboxStatus", field_string(1, args[0])), 1, b""))
         print(["READY", "NOTREADY"][first(status, 3, 0)])
+    elif verb == "podip" and len(args) == 1:
+        status = decode(first(call(channel, "PodSandboxStatus", field_string(1, args[0])), 1, b""))
+        network = decode(first(status, 5, b""))
+        print(first(network, 1, b"").decode())
+    elif verb == "podnetns" and len(args) == 1:
+        # verbose: containerd's own view of the sandbox, as JSON under "info"
+        r = call(channel, "PodSandboxStatus", field_string(1, args[0]) + field_varint(2, 1))
+        info = dict((first(decode(e), 1, b"").decode(), first(decode(e), 2, b"").decode())
+                    for e in r.get(2, []))
+        spec = json.loads(info.get("info", "{}")).get("runtimeSpec") or {}
+        paths = [n.get("path", "") for n in spec.get("linux", {}).get("namespaces", [])
+                 if n.get("type") == "network"]
+        print(paths[0] if paths else "")
     elif verb == "create":
         fixed, command = split_command(args)
-        if len(fixed) != 7 or not command:
+        if len(fixed) < 7 or not command:
             usage()
-        pod, name, image, log_path, pod_name, log_dir, hostname = fixed
+        pod, name, image, log_path, pod_name, log_dir, hostname = fixed[:7]
+        pod_config = pod_sandbox_config(pod_name, log_dir, hostname, pod_options(fixed[7:]))
         req = (
             field_string(1, pod)
             + field_bytes(2, container_config(name, image, log_path, command))
-            + field_bytes(3, pod_sandbox_config(pod_name, log_dir, hostname))
+            + field_bytes(3, pod_config)
         )
         print(first(call(channel, "CreateContainer", req), 1).decode())
     elif verb in ("start", "rm") and len(args) == 1:

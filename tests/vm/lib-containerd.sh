@@ -8,6 +8,8 @@
 # CTRD_CRI=1 before ctrd_start keeps containerd's CRI plugin, with the runtime handler
 # "kata-lite" and the demo image as the sandbox image, and imports the image into its namespace
 # k8s.io too; CTRD_CRI_RUNTIMES adds config.toml lines (@CTRD_DIR@ is replaced); CTRD_NS names the namespace ctr_ and ctrd_leftovers look at (default).
+# CTRD_CNI_SETUP names a function called with the CRI plugin's CNI bin and conf dirs before
+# containerd starts (without one, both are empty: pods can only use the node's network).
 CTRD_DIR=
 CTRD_SOCK=
 CTRD_PID=
@@ -27,9 +29,13 @@ ctrd_start() {
 	trap ctrd_stop EXIT
 	local cri='"io.containerd.grpc.v1.cri",' cri_config= more=${CTRD_CRI_RUNTIMES:-}
 	if [ "${CTRD_CRI:-0}" = 1 ]; then
-		# No CNI configuration: pods run in the node's network namespace.
+		# No CNI configuration unless CTRD_CNI_SETUP makes one: pods run in the node's
+		# network namespace.
 		cri=
 		mkdir -p "$CTRD_DIR/cni/bin" "$CTRD_DIR/cni/conf"
+		if [ -n "${CTRD_CNI_SETUP:-}" ]; then
+			"$CTRD_CNI_SETUP" "$CTRD_DIR/cni/bin" "$CTRD_DIR/cni/conf" || return 1
+		fi
 		cri_config="
 [plugins.\"io.containerd.grpc.v1.cri\"]
   sandbox_image = \"$CTRD_IMAGE\"
