@@ -52,3 +52,7 @@ void ct_close_fds_except(const int *keep, size_t n);
 /* Every container process: socket(AF_VSOCK) fails with EACCES, whatever the spec says. */
 int ct_deny_vsock(struct sbx_err *err);
 int ct_apply_seccomp(const struct oci_seccomp *sc, struct sbx_err *err);
+/* execvpe with the lookup in envp's PATH (the container's), or docker's default PATH when envp
+ * has none; returns only on failure, with errno (ENOENT when no PATH entry has the file). */
+int ct_execvpe(const char *file, char *const argv[], char *const envp[]);
+const char *ct_env_path(char *const envp[]);

@@ -94,8 +94,8 @@ static void __attribute__((noreturn)) child(const struct oci_spec *spec, const c
 		report(report_fd, 'E', err.msg, strlen(err.msg));
 		_exit(126);
 	}
-	execvpe(spec->process.args[0], spec->process.args,
-		spec->process.env ? spec->process.env : (char *[]){NULL});
+	ct_execvpe(spec->process.args[0], spec->process.args,
+		   spec->process.env ? spec->process.env : (char *[]){NULL});
 	sbx_fail(&err, errno, "exec %s", spec->process.args[0]);
 	report(report_fd, 'E', err.msg, strlen(err.msg));
 	_exit(127);

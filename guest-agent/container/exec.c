@@ -100,7 +100,7 @@ int ct_exec(struct ct *c, const struct oci_spec *spec, const struct oci_process 
 			_exit(126);
 		}
 		close(wr); /* CLOEXEC anyway: EOF after "P" tells the caller exec happened */
-		execvpe(p->args[0], p->args, p->env ? p->env : (char *[]){NULL});
+		ct_execvpe(p->args[0], p->args, p->env ? p->env : (char *[]){NULL});
 		_exit(127);
 	}
 	close(TAKE_FD(wr));

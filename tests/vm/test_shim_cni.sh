@@ -91,13 +91,14 @@ web=$(create "$b" kl-b web sh -c 'mkdir -p /www && echo from-pod-b >/www/index.h
 expect_match "an httpd in pod B" '^[0-9a-f]{64}$' "$web"
 check "starts" cri start "$web"
 
-# x SCRIPT: runs in pod A's container, through sh: sh searches the image's PATH, while the
-# agent's exec looks in its own (no /sbin, where ip is). busybox 1.35's wget crashes with -T,
-# hence timeout(1).
+# x SCRIPT: runs in pod A's container, through sh. busybox 1.35's wget crashes with -T, hence
+# timeout(1).
 x() { cri exec "$client" 600 -- sh -c "$1"; }
 out=$(x 'ip -o -4 addr show eth0' 2>&1)
 expect_match "the container's eth0 has CNI's address" " inet $ip_a/24 " "$out"
-expect_match "and CNI's MTU" '^[0-9]+: eth0: <[^>]*UP[^>]*> mtu 1400 ' "$(x 'ip -o link show eth0' 2>&1)"
+# Without sh: the agent finds ip in the image's /sbin through the container's PATH.
+expect_match "and CNI's MTU" '^[0-9]+: eth0: <[^>]*UP[^>]*> mtu 1400 ' \
+	"$(cri exec "$client" 600 -- ip -o link show eth0 2>&1)"
 cni_mac=$(in_ns "$ns_a" ip -o link show eth0 2>&1 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2)
 expect_match "and CNI's MAC" '^([0-9a-f]{2}:){5}[0-9a-f]{2}$' "$cni_mac"
 expect_eq "(the same)" "$cni_mac" "$(x 'cat /sys/class/net/eth0/address' 2>&1)"
