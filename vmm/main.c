@@ -486,6 +486,11 @@ int main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	/* libslirp writes to host sockets with plain send() and expects its host to ignore
+	 * SIGPIPE, as QEMU does: a client that drops a published port's connection must cost
+	 * one EPIPE, not the VM (seen: wrk against a fwd= port killed sbx-vmm). A console
+	 * reader that went away likewise only loses the console output. */
+	signal(SIGPIPE, SIG_IGN);
 	if (parse_args(argc, argv, &o, &err) < 0) {
 		fprintf(stderr, "sbx-vmm: %s\n", err.msg);
 		return EXIT_BAD_INPUT;

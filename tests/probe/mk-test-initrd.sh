@@ -1,14 +1,19 @@
 #!/bin/bash
-# mk-test-initrd.sh OUT: a busybox initrd for VMM tests. Its /init reports what the guest sees
-# (CPUs, memory, virtio devices) and then acts on sbx.test=<action> from the kernel command
-# line: ready (default: print the marker and reset), panic (sysrq crash), write (a pattern
-# to /dev/vda and an attempt on /dev/vdb, both flushed), or waitdisk (until media appears in
-# the empty /dev/vda), or vsock (connect to host port 5000, then serve 8 transfers on port 1234
-# with tests/probe/vsock-peer), or stdin (read a console line and print it back), or sayready
-# (send "READY test-init" to host port 1026 as the agent does, then idle), or idle (boot-timer
-# milestone 2, then nothing).
+# mk-test-initrd.sh OUT [HOST-BINARY...]: a busybox initrd for VMM tests. Its /init reports
+# what the guest sees (CPUs, memory, virtio devices) and then acts on sbx.test=<action> from the
+# kernel command line: ready (default: print the marker and reset), panic (sysrq crash), write
+# (a pattern to /dev/vda and an attempt on /dev/vdb, both flushed), or waitdisk (until media
+# appears in the empty /dev/vda), or vsock (connect to host port 5000, then serve 8 transfers
+# on port 1234 with tests/probe/vsock-peer), or stdin (read a console line and print it back),
+# or sayready (send "READY test-init" to host port 1026 as the agent does, then idle), or idle
+# (boot-timer milestone 2, then nothing), or netserve (eth0 at sbx.ip=CIDR [sbx.gw=IP], busybox
+# httpd on port 80 and iperf3 -s on 5201 when present, print eth0's virtio features and
+# "sbx-net-serving", then idle).
+# Each HOST-BINARY is copied into /bin with the libraries and loader ldd names (e.g.
+# /usr/bin/iperf3 for the network benchmark); without any the initrd stays small.
 set -euo pipefail
-out=${1:?usage: mk-test-initrd.sh OUT}
+out=${1:?usage: mk-test-initrd.sh OUT [HOST-BINARY...]}
+shift
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp"/{bin,proc,sys,dev,mnt}
@@ -16,6 +21,13 @@ cp /bin/busybox "$tmp/bin/busybox"
 ln -s busybox "$tmp/bin/sh"
 peer=$(dirname "$0")/../../build/tests/vsock-peer
 [ -x "$peer" ] && cp "$peer" "$tmp/bin/vsock-peer"
+for b in "$@"; do
+	cp -L "$b" "$tmp/bin/"
+	for lib in $(ldd "$b" | grep -oE '/[^ ]+'); do
+		mkdir -p "$tmp$(dirname "$lib")"
+		cp -L "$lib" "$tmp$lib"
+	done
+done
 cat >"$tmp/init" <<'INIT'
 #!/bin/sh
 /bin/busybox --install -s /bin
@@ -76,6 +88,22 @@ sayready)
 vsock)
 	vsock-peer guest-connect 5000 1048576
 	vsock-peer guest-serve 1234 8
+	;;
+netserve)
+	ip=$(sed -n 's/.*sbx\.ip=\([0-9./]*\).*/\1/p' /proc/cmdline)
+	gw=$(sed -n 's/.*sbx\.gw=\([0-9.]*\).*/\1/p' /proc/cmdline)
+	ip link set lo up
+	ip addr add "$ip" dev eth0 && ip link set eth0 up || echo "netserve: eth0 not configured"
+	[ -n "$gw" ] && ip route add default via "$gw"
+	echo "eth0_features=$(cat /sys/class/net/eth0/device/features)"
+	mkdir -p /www /tmp
+	echo hello-from-the-guest >/www/index.html
+	httpd -p 80 -h /www
+	# one client per iperf3 server, so a test that broke off cannot leave it busy
+	command -v iperf3 >/dev/null &&
+		(while :; do iperf3 -s -1 >/dev/null 2>&1 </dev/null || sleep 1; done) &
+	echo "sbx-net-serving"
+	while :; do sleep 3600; done
 	;;
 esac
 [ -n "$timer" ] && devmem "$timer" 8 2
