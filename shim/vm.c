@@ -162,7 +162,11 @@ static void *vm_thread(void *arg)
 	sandbox_wait(sb, stopping ? 10000 : -1);
 	pthread_mutex_lock(&s->lock);
 	if (!stopping) {
-		log_warn("the pod's VM exited (status %d)", sb->exit_status);
+		char console[256], vmm[256];
+		sandbox_console_tail(sb, console, sizeof(console));
+		sandbox_vmm_log_tail(sb, vmm, sizeof(vmm));
+		log_warn("the pod's VM exited (status %d); console: %s; vmm: %s", sb->exit_status,
+			 console, vmm);
 		snprintf(s->vm_error, sizeof(s->vm_error), "the pod's VM exited (status %d)",
 			 sb->exit_status);
 		s->vm = VM_GONE;

@@ -195,6 +195,11 @@ void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max)
 	file_tail(sb->console, buf, max);
 }
 
+void sandbox_vmm_log_tail(const struct sandbox *sb, char *buf, size_t max)
+{
+	file_tail(sb->vmm_log, buf, max);
+}
+
 static int wait_ready(struct sandbox *sb, int listen_fd, int timeout_ms, struct sbx_err *err)
 {
 	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;

@@ -67,3 +67,5 @@ void sandbox_free(struct sandbox *sb);
 
 /* The last `max` bytes of the guest console, NUL-terminated, for error messages. */
 void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max);
+/* The last line of the VMM's own log (its errors, a triple fault's registers). */
+void sandbox_vmm_log_tail(const struct sandbox *sb, char *buf, size_t max);
