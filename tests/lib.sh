@@ -45,6 +45,22 @@ wait_for() {
 	done
 }
 
+# postmortem PID: what a stuck process's threads are doing (name, state, kernel wait, and a
+# gdb backtrace when gdb is there) and the kernel's last words, before a test kills it.
+postmortem() {
+	local pid=$1 t
+	[ -d "/proc/$pid" ] || { diag "postmortem: pid $pid is gone"; return 0; }
+	for t in /proc/"$pid"/task/*; do
+		diag "thread ${t##*/} $(cat "$t/comm") state=$(awk '{print $3}' "$t/stat")" \
+			"wchan=$(cat "$t/wchan" 2>/dev/null) $(head -n 3 "$t/stack" 2>/dev/null | tr '\n' ' ')"
+	done
+	command -v gdb >/dev/null &&
+		timeout 60 gdb -q -batch -p "$pid" -ex 'thread apply all bt 8' 2>/dev/null |
+		grep -E '^(Thread|#)' | head -n 60 | sed 's/^/# /'
+	dmesg 2>/dev/null | tail -n 5 | sed 's/^/# kernel: /'
+	return 0
+}
+
 done_testing() {
 	echo "1..$_tap_n"
 	[ "$_tap_failed" -eq 0 ]

@@ -20,6 +20,6 @@ time_to_marker() {
 qemu_microvm_boot() {
 	time_to_marker qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,acpi=off \
 		-enable-kvm -cpu host -m "$1" -smp 1 -kernel build/guest/vmlinux \
-		-initrd build/guest/initrd.img -append "console=ttyS0 reboot=t panic=-1 quiet sbx.ready_poweroff" \
+		-initrd build/guest/initrd.img -append "console=ttyS0 reboot=t panic=-1 ${SBX_GUEST_CMDLINE_EXTRA:-} quiet sbx.ready_poweroff" \
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot
 }

@@ -133,6 +133,11 @@ out=$(cri exec "$client" 2400 -- sh -c "n=0; i=0; while [ \$i -lt $trips ]; do
 	echo \$n" 2>&1)
 expect_eq "$trips round trips from pod A to pod B, all answered" "$trips" "$out"
 diag "(in $((SECONDS - t0)) s)"
+if [ "$out" != "$trips" ]; then
+	# what the shims said about their VMs, and whether this host's kernel killed something
+	grep -E "VM exited|boot the pod" "$CTRD_DIR/containerd.log" | tail -n 5 | sed 's/^/# /'
+	dmesg | grep -iE "oom|killed process|segfault|trap" | tail -n 5 | sed 's/^/# /'
+fi
 
 check "StopContainer (both)" sh -c "/usr/bin/python3 tests/probe/cri.py $CTRD_SOCK stop $client 2 &&
 	/usr/bin/python3 tests/probe/cri.py $CTRD_SOCK stop $web 2"

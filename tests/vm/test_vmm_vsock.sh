@@ -15,8 +15,10 @@ uds=$tmp/v.sock
 timeout 300 "$peer" host-listen "${uds}_5000" >"$tmp/listen.out" 2>&1 &
 listen_pid=$!
 wait_for 10 test -S "${uds}_5000"
-timeout 300 "$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" --mem 256 --cpus 2 \
-	--vsock-cid 3 --vsock-uds "$uds" --cmdline "quiet sbx.test=vsock" >"$tmp/console" 2>&1 &
+# a parameter of the test rig's rides along (SBX_GUEST_CMDLINE_EXTRA, before --cmdline)
+SBX_GUEST_CMDLINE_EXTRA="${SBX_GUEST_CMDLINE_EXTRA:-} sbx.rig=1" \
+	timeout 300 "$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" --mem 256 --cpus 2 \
+	--vsock-cid 3 --vsock-uds "$uds" --cmdline "sbx.test=vsock" >"$tmp/console" 2>&1 &
 vmm_pid=$!
 check "the VMM creates the vsock socket" wait_for 30 test -S "$uds"
 
@@ -26,13 +28,17 @@ expect_match "a bad handshake gets an error line" '^ERR' "$out"
 
 out=$(timeout 240 "$peer" host-xfer "$uds" 1234 8 64 2>&1); rc=$?
 echo "# $out"
+[ "$rc" = 0 ] || postmortem "$(pgrep -P "$vmm_pid" -x sbx-vmm || echo "$vmm_pid")"
 expect_eq "8 host connections move 64 MiB each way, every byte checked" 0 "$rc"
 expect_match "all 8 connections succeed" 'conns=8 ok=8' "$out"
 
 wait $vmm_pid; rc=$?
 console=$(tr -d '\r' <"$tmp/console")
-[ "$rc" = 0 ] || echo "$console" | tail -n 20 | sed 's/^/# console: /'
+# the kernel's own lines too (no "quiet"): a guest that never reached /init shows how far it got
+[ "$rc" = 0 ] && [[ $out == *"ok=8"* ]] || echo "$console" | tail -n 30 | sed 's/^/# console: /'
 expect_eq "the VMM exits 0 after the guest powers off" 0 "$rc"
+expect_match "SBX_GUEST_CMDLINE_EXTRA reaches the guest's command line" \
+	'Command line: console=ttyS0 .* sbx.rig=1 sbx.test=vsock' "$console"
 expect_match "the guest served all 8 connections" 'vsock-serve done 8' "$console"
 wait $listen_pid
 expect_match "the guest-initiated connection reached the host listener" \

@@ -68,7 +68,7 @@ qemu() {
 	timeout 1800 qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,acpi=off \
 		-global virtio-mmio.force-legacy=false -enable-kvm -cpu host -m 256 -smp 1 \
 		-kernel build/guest/vmlinux -initrd "$initrd" \
-		-append "console=ttyS0 reboot=t panic=-1 quiet sbx.test=netserve sbx.ip=$3 sbx.gw=$4" \
+		-append "console=ttyS0 reboot=t panic=-1 ${SBX_GUEST_CMDLINE_EXTRA:-} quiet sbx.test=netserve sbx.ip=$3 sbx.gw=$4" \
 		-nodefaults -no-user-config -display none -serial "file:$tmp/$1.console" -no-reboot \
 		-netdev "$2" -device virtio-net-device,netdev=n0,mac=02:5b:00:00:00:02 \
 		</dev/null >"$tmp/$1.log" 2>&1 &
