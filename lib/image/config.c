@@ -178,21 +178,59 @@ nomem:
 	return sbx_fail(err, ENOMEM, "process args");
 }
 
+/* Media types an index entry may give for the manifest we run; absent means the same. */
+static int is_image_manifest_type(const char *mt)
+{
+	return !mt || !strcmp(mt, "application/vnd.oci.image.manifest.v1+json") ||
+	       !strcmp(mt, "application/vnd.docker.distribution.manifest.v2+json");
+}
+
+/* OCI image-spec image-index.md: "manifests" is an array of descriptors with an optional
+ * "platform". Entries without one (attestations, "unknown/unknown") are skipped; a malformed
+ * entry fails the whole index rather than being skipped in favour of a later one. */
 int image_index_pick_amd64(const json_t *index, char out[72], struct sbx_err *err)
 {
-	size_t i;
+	json_t *list = json_object_get(index, "manifests");
+	if (!json_is_array(list))
+		return sbx_failx(err, EINVAL, "image index: manifests is not an array");
+	char seen[160] = "";
+	size_t i, n = 0;
 	json_t *m;
-	json_array_foreach(json_object_get(index, "manifests"), i, m)
+	json_array_foreach(list, i, m)
 	{
 		json_t *pl = json_object_get(m, "platform");
-		const char *os = json_string_value(json_object_get(pl, "os"));
-		const char *arch = json_string_value(json_object_get(pl, "architecture"));
-		const char *d = json_string_value(json_object_get(m, "digest"));
-		if (os && arch && d && !strcmp(os, "linux") && !strcmp(arch, "amd64") &&
-		    image_digest_valid(d)) {
-			snprintf(out, 72, "%s", d);
-			return 0;
+		json_t *os_j = json_object_get(pl, "os"),
+		       *arch_j = json_object_get(pl, "architecture");
+		if (!json_is_object(m) || !json_is_string(json_object_get(m, "digest")) ||
+		    (pl && !json_is_object(pl)) || (os_j && !json_is_string(os_j)) ||
+		    (arch_j && !json_is_string(arch_j)))
+			return sbx_failx(err, EINVAL, "image index: manifests[%zu] is malformed",
+					 i);
+		const char *os = json_string_value(os_j), *arch = json_string_value(arch_j);
+		if (!os || !arch)
+			continue;
+		if (strcmp(os, "linux") != 0 || strcmp(arch, "amd64") != 0) {
+			if (n < sizeof(seen))
+				n += (size_t)snprintf(seen + n, sizeof(seen) - n, "%s%s/%s",
+						      n ? ", " : "", os, arch);
+			continue;
 		}
+		const char *d = json_string_value(json_object_get(m, "digest"));
+		const char *mt = json_string_value(json_object_get(m, "mediaType"));
+		if (!image_digest_valid(d))
+			return sbx_failx(
+			    err, EINVAL,
+			    "image index: manifests[%zu] (linux/amd64): malformed digest '%.80s'",
+			    i, d);
+		if (!is_image_manifest_type(mt))
+			return sbx_failx(
+			    err, EINVAL,
+			    "image index: manifests[%zu] (linux/amd64) is a %.80s, not an "
+			    "image manifest",
+			    i, mt);
+		snprintf(out, 72, "%s", d);
+		return 0;
 	}
-	return sbx_failx(err, ENOENT, "the image has no linux/amd64 variant");
+	return sbx_failx(err, ENOENT, "the image has no linux/amd64 variant (it has %s)",
+			 seen[0] ? seen : "none");
 }

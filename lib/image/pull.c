@@ -1,5 +1,6 @@
 /* Registry client: one curl easy handle per request, bodies streamed into the blob writer or a
- * bounded memory buffer, bearer tokens fetched on a 401 and reused for the rest of the pull. */
+ * bounded memory buffer, bearer tokens fetched on a 401 and reused for the rest of the pull (and
+ * fetched again on a later 401: tokens expire, Docker Hub's after 300 s). */
 #define _GNU_SOURCE
 #include "image/pull.h"
 
@@ -31,6 +32,7 @@ struct pull {
 	char www_auth[1024]; /* last WWW-Authenticate header */
 	char content_digest[IMAGE_DIGEST_MAX];
 	char content_type[128];
+	int status; /* of the response whose headers came last */
 };
 
 struct body {
@@ -82,7 +84,11 @@ static size_t on_header(char *line, size_t size, size_t n, void *opaque)
 	memcpy(h, line, copy);
 	h[copy] = '\0';
 	h[strcspn(h, "\r\n")] = '\0';
-	if (strncasecmp(h, "WWW-Authenticate:", 17) == 0)
+	/* With redirects every response's headers pass here; the last status line is the one
+	 * whose body follows. */
+	if (strncmp(h, "HTTP/", 5) == 0 && strchr(h, ' '))
+		p->status = (int)strtol(strchr(h, ' ') + 1, NULL, 10);
+	else if (strncasecmp(h, "WWW-Authenticate:", 17) == 0)
 		snprintf(p->www_auth, sizeof(p->www_auth), "%s", h + 17 + strspn(h + 17, " "));
 	else if (strncasecmp(h, "Docker-Content-Digest:", 22) == 0)
 		snprintf(p->content_digest, sizeof(p->content_digest), "%s",
@@ -97,6 +103,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *opaque)
 {
 	struct body *b = opaque;
 	size_t len = size * n;
+	/* An error page is no part of the blob: it must reach neither the file nor the progress
+	 * line. */
+	if (b->writer && b->p->status != 200)
+		return len;
 	if (b->writer) {
 		if (image_blob_write(b->writer, data, len, b->err) < 0) {
 			b->failed = 1;
@@ -139,6 +149,7 @@ static int http_get(struct pull *p, const char *url, const char *accept, struct 
 		hdrs = curl_slist_append(hdrs, auth);
 	}
 	p->www_auth[0] = p->content_digest[0] = p->content_type[0] = '\0';
+	p->status = 0;
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
@@ -184,6 +195,15 @@ static void auth_param(const char *hdr, const char *key, char *out, size_t out_s
 	out[e - s] = '\0';
 }
 
+/* The token goes into a header line: visible ASCII only, so it can't add headers of its own. */
+static int token_chars_ok(const char *tok)
+{
+	for (const char *c = tok; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			return 0;
+	return 1;
+}
+
 static int fetch_token(struct pull *p, struct sbx_err *err)
 {
 	if (strncasecmp(p->www_auth, "Bearer ", 7) != 0)
@@ -196,13 +216,28 @@ static int fetch_token(struct pull *p, struct sbx_err *err)
 	if (!realm[0])
 		return sbx_failx(err, EACCES, "registry %s: bearer challenge without realm",
 				 p->host);
+	/* An expired token must not go to the token server, nor outlive a failed refresh. */
+	p->token[0] = '\0';
 	CURL *c = curl_easy_init();
+	if (!c)
+		return sbx_fail(err, ENOMEM, "curl handle");
 	char *es = curl_easy_escape(c, service, 0), *esc = curl_easy_escape(c, scope, 0);
+	curl_easy_cleanup(c);
+	if (!es || !esc) {
+		curl_free(es);
+		curl_free(esc);
+		return sbx_fail(err, ENOMEM, "token request");
+	}
+	/* The realm may carry its own query; empty parameters are left out (token spec). */
 	char url[2048];
-	snprintf(url, sizeof(url), "%s?service=%s&scope=%s", realm, es ? es : "", esc ? esc : "");
+	const char *sep = strchr(realm, '?') ? "&" : "?";
+	int n = snprintf(url, sizeof(url), "%s%s%s%s%s%s%s", realm, es[0] || esc[0] ? sep : "",
+			 es[0] ? "service=" : "", es, es[0] && esc[0] ? "&" : "",
+			 esc[0] ? "scope=" : "", esc);
 	curl_free(es);
 	curl_free(esc);
-	curl_easy_cleanup(c);
+	if ((size_t)n >= sizeof(url))
+		return sbx_failx(err, ENAMETOOLONG, "token request for %s too long", p->host);
 	struct body b = {.err = err, .p = p};
 	int st = http_get(p, url, NULL, &b, err);
 	_cleanup_free_ char *text = b.buf;
@@ -215,7 +250,7 @@ static int fetch_token(struct pull *p, struct sbx_err *err)
 	if (!tok)
 		tok = json_string_value(json_object_get(j, "access_token"));
 	int r = 0;
-	if (!tok || strlen(tok) >= sizeof(p->token))
+	if (!tok || !tok[0] || strlen(tok) >= sizeof(p->token) || !token_chars_ok(tok))
 		r = sbx_failx(err, EACCES, "token server %s gave no usable token", realm);
 	else
 		snprintf(p->token, sizeof(p->token), "%s", tok);
@@ -223,12 +258,13 @@ static int fetch_token(struct pull *p, struct sbx_err *err)
 	return r;
 }
 
-/* GET with one retry after fetching a token on 401. */
+/* GET with one retry after fetching a (fresh) token on 401: never two, so a token the registry
+ * keeps refusing can't loop. */
 static int get_authed(struct pull *p, const char *url, const char *accept, struct body *b,
 		      struct sbx_err *err)
 {
 	int st = http_get(p, url, accept, b, err);
-	if (st == 401 && !p->token[0] && !b->writer) {
+	if (st == 401 && !b->writer) {
 		int r = fetch_token(p, err);
 		if (r < 0)
 			return r;
@@ -281,29 +317,31 @@ static int fetch_blob(struct pull *p, const char *digest, uint64_t size, struct 
 	}
 	char url[1024];
 	snprintf(url, sizeof(url), "%s/blobs/%s", p->base, digest);
-	struct image_blob_writer w;
-	int r = image_blob_begin(p->store, &w, err);
-	if (r < 0)
-		return r;
-	struct body b = {.writer = &w, .err = err, .p = p, .what = digest, .total = size};
-	int st = http_get(p, url, NULL, &b, err);
-	if (st == 401 && !p->token[0]) {
-		image_blob_abort(&w);
-		/* A blob 401 before any manifest 401: get a token, start the blob over. */
-		r = fetch_token(p, err);
+	for (int attempt = 0;; attempt++) {
+		struct image_blob_writer w;
+		int r = image_blob_begin(p->store, &w, err);
 		if (r < 0)
 			return r;
-		return fetch_blob(p, digest, size, err);
-	}
-	if (st != 200) {
-		image_blob_abort(&w);
+		struct body b = {.writer = &w, .err = err, .p = p, .what = digest, .total = size};
+		int st = http_get(p, url, NULL, &b, err);
+		if (st != 200)
+			image_blob_abort(&w);
+		if (st == 401 && attempt == 0) {
+			/* No token yet or an expired one: get one and start the blob over, once. */
+			r = fetch_token(p, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (st < 0)
 			return st;
-		return sbx_failx(err, EIO, "registry %s answered %d for blob %s", p->host, st,
-				 digest);
+		if (st != 200)
+			return sbx_failx(err, st == 401 || st == 403 ? EACCES : EIO,
+					 "registry %s answered %d for blob %s", p->host, st,
+					 digest);
+		r = image_blob_commit(&w, digest, NULL, err);
+		return r < 0 ? sbx_wrap(err, "blob from %s", p->host) : 0;
 	}
-	r = image_blob_commit(&w, digest, NULL, err);
-	return r < 0 ? sbx_wrap(err, "blob from %s", p->host) : 0;
 }
 
 int image_pull(struct image_store *s, const char *ref, const struct image_pull_opts *opts,

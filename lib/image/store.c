@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,6 +56,14 @@ int image_store_open(struct image_store *s, const char *root, struct sbx_err *er
 	s->rootfd = open(root, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (s->rootfd < 0)
 		return sbx_fail(err, errno, "open store root '%s'", root);
+	/* Held shared while open; image_store_gc deletes only when it gets it exclusively. A
+	 * filesystem without flock() gets no protection rather than no store. */
+	if (flock(s->rootfd, LOCK_SH) < 0 && errno != ENOLCK && errno != EOPNOTSUPP) {
+		int e = errno;
+		close(s->rootfd);
+		s->rootfd = -1;
+		return sbx_fail(err, e, "lock store root '%s'", root);
+	}
 	int r;
 	if ((r = mkdirs_at(s->rootfd, "blobs/sha256")) < 0 ||
 	    (r = mkdirs_at(s->rootfd, "refs")) < 0 || (r = mkdirs_at(s->rootfd, "tmp")) < 0) {
@@ -391,9 +400,14 @@ int image_ref_list(struct image_store *s,
 				return sbx_fail(err, ENOMEM, "list refs");
 			list = p;
 		}
-		if (read_ref_file(dirfd(d), de->d_name, list[n].digest, list[n].name,
-				  sizeof(list[n].name)) == 0)
+		int r = read_ref_file(dirfd(d), de->d_name, list[n].digest, list[n].name,
+				      sizeof(list[n].name));
+		/* Gone meanwhile, or not a reference: skipped. Any other failure is reported,
+		 * because image_store_gc would take an unread reference's blobs for garbage. */
+		if (r == 0)
 			n++;
+		else if (r != -ENOENT && r != -EBADMSG && r != -ENAMETOOLONG)
+			return sbx_fail(err, -r, "read reference %s", de->d_name);
 	}
 	qsort(list, n, sizeof(*list), cmp_ref);
 	for (size_t i = 0; i < n; i++) {

@@ -16,6 +16,7 @@ struct image_store {
 	char root[4096];
 };
 
+/* Holds the store root's flock() shared until image_store_close: see image_store_gc. */
 int image_store_open(struct image_store *s, const char *root, struct sbx_err *err);
 void image_store_close(struct image_store *s);
 

@@ -1,6 +1,7 @@
 /* Image config parsing, docker's entrypoint/cmd rules, and the per-image rootfs cache. */
 #define _GNU_SOURCE
 #include "tap.h"
+#include "base/cleanup.h"
 #include "base/err.h"
 #include "image/config.h"
 #include "image/load.h"
@@ -134,4 +135,111 @@ TEST(rootfs_image_is_built_once_and_cached)
 	if (d)
 		closedir(d);
 	ASSERT_EQ(n, 0);
+}
+
+#define IX_ARM "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define IX_AMD "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define IX_OCI_M "application/vnd.oci.image.manifest.v1+json"
+#define IX_DOCKER_M "application/vnd.docker.distribution.manifest.v2+json"
+
+/* image_index_pick_amd64 on the JSON text of an index: its return, the digest in out. */
+static int ix_pick(const char *text, char out[72], struct sbx_err *err)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	if (!j)
+		return -999;
+	out[0] = '\0';
+	int r = image_index_pick_amd64(j, out, err);
+	json_decref(j);
+	return r;
+}
+
+TEST(index_picks_linux_amd64)
+{
+	char out[72];
+	struct sbx_err err = {0};
+	/* An OCI index with arm64 first, and an attestation without a platform. */
+	ASSERT_EQ(
+	    ix_pick(
+		"{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+		"\"manifests\":["
+		"{\"mediaType\":\"" IX_OCI_M "\",\"digest\":\"" IX_ARM "\",\"size\":1,"
+		"\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\",\"variant\":\"v8\"}},"
+		"{\"mediaType\":\"" IX_OCI_M "\",\"digest\":\"" IX_ARM "\",\"size\":1,"
+		"\"annotations\":{\"vnd.docker.reference.type\":\"attestation-manifest\"}},"
+		"{\"mediaType\":\"" IX_OCI_M "\",\"digest\":\"" IX_AMD "\",\"size\":1,"
+		"\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}",
+		out, &err),
+	    0);
+	ASSERT_STR_EQ(out, IX_AMD);
+	/* A Docker manifest list; windows/amd64 is not linux/amd64. */
+	ASSERT_EQ(
+	    ix_pick("{\"schemaVersion\":2,\"mediaType\":"
+		    "\"application/vnd.docker.distribution.manifest.list.v2+json\","
+		    "\"manifests\":["
+		    "{\"mediaType\":\"" IX_DOCKER_M "\",\"digest\":\"" IX_ARM "\",\"size\":1,"
+		    "\"platform\":{\"architecture\":\"amd64\",\"os\":\"windows\"}},"
+		    "{\"mediaType\":\"" IX_DOCKER_M "\",\"digest\":\"" IX_ARM "\",\"size\":1,"
+		    "\"platform\":{\"architecture\":\"arm\",\"os\":\"linux\",\"variant\":\"v7\"}},"
+		    "{\"mediaType\":\"" IX_DOCKER_M "\",\"digest\":\"" IX_AMD "\",\"size\":1,"
+		    "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}",
+		    out, &err),
+	    0);
+	ASSERT_STR_EQ(out, IX_AMD);
+}
+
+TEST(index_without_amd64_says_what_it_has)
+{
+	char out[72];
+	struct sbx_err err = {0};
+	ASSERT_EQ(ix_pick("{\"manifests\":["
+			  "{\"digest\":\"" IX_ARM
+			  "\",\"platform\":{\"architecture\":\"arm64\",\"os\":\"linux\"}},"
+			  "{\"digest\":\"" IX_AMD
+			  "\",\"platform\":{\"architecture\":\"s390x\",\"os\":\"linux\"}}]}",
+			  out, &err),
+		  -ENOENT);
+	ASSERT_STR_EQ(err.msg,
+		      "the image has no linux/amd64 variant (it has linux/arm64, linux/s390x)");
+	ASSERT_STR_EQ(out, "");
+	ASSERT_EQ(ix_pick("{\"manifests\":[]}", out, &err), -ENOENT);
+	ASSERT_STR_EQ(err.msg, "the image has no linux/amd64 variant (it has none)");
+}
+
+TEST(index_malformed_entries_are_refused)
+{
+	char out[72];
+	struct sbx_err err = {0};
+	static const char *const bad[] = {
+	    "[]",
+	    "{}",
+	    "{\"manifests\":{}}",
+	    /* a malformed entry before a good one fails the index, not just the entry */
+	    "{\"manifests\":[\"" IX_ARM "\",{\"digest\":\"" IX_AMD
+	    "\",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}",
+	    "{\"manifests\":[{\"digest\":7,\"platform\":{\"architecture\":\"amd64\",\"os\":"
+	    "\"linux\"}}]}",
+	    "{\"manifests\":[{\"digest\":\"" IX_AMD "\",\"platform\":\"linux/amd64\"}]}",
+	    "{\"manifests\":[{\"digest\":\"" IX_AMD
+	    "\",\"platform\":{\"architecture\":[\"amd64\"],\"os\":\"linux\"}}]}",
+	    /* the chosen entry: a digest that is not sha256 hex, or an index in an index */
+	    "{\"manifests\":[{\"digest\":\"sha256:../../etc/"
+	    "passwd\",\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}",
+	    "{\"manifests\":[{\"digest\":\"" IX_AMD
+	    "\",\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+	    "\"platform\":{\"architecture\":\"amd64\",\"os\":\"linux\"}}]}",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		int r = ix_pick(bad[i], out, &err);
+		if (r != -EINVAL)
+			printf("# case %zu: %s\n", i, err.msg);
+		ASSERT_EQ(r, -EINVAL);
+		ASSERT_STR_EQ(out, "");
+	}
+	ASSERT_EQ(ix_pick(bad[3], out, &err), -EINVAL);
+	ASSERT_STR_EQ(err.msg, "image index: manifests[0] is malformed");
+	ASSERT_EQ(ix_pick(bad[7], out, &err), -EINVAL);
+	ASSERT_STR_EQ(
+	    err.msg,
+	    "image index: manifests[0] (linux/amd64): malformed digest 'sha256:../../etc/passwd'");
 }
