@@ -101,7 +101,8 @@ static int apply(json_t *root, struct shim_config *c, const char *file, struct s
 	return 0;
 }
 
-int shim_config_load(const char *path, struct shim_config *c, struct sbx_err *err)
+int shim_config_load_from(const char *path, const char *default_path, struct shim_config *c,
+			  struct sbx_err *err)
 {
 	memset(c, 0, sizeof(*c));
 	set_defaults(c);
@@ -111,7 +112,7 @@ int shim_config_load(const char *path, struct shim_config *c, struct sbx_err *er
 		explicit = path && *path;
 	}
 	if (!explicit)
-		path = SHIM_CONFIG_DEFAULT;
+		path = default_path;
 	if (access(path, F_OK) != 0 && errno == ENOENT && !explicit)
 		return 0;
 	json_error_t je;
@@ -127,4 +128,9 @@ int shim_config_load(const char *path, struct shim_config *c, struct sbx_err *er
 		return r;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	return 0;
+}
+
+int shim_config_load(const char *path, struct shim_config *c, struct sbx_err *err)
+{
+	return shim_config_load_from(path, SHIM_CONFIG_DEFAULT, c, err);
 }

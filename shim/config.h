@@ -22,3 +22,6 @@ struct shim_config {
 /* path: an explicit config (runtime options' ConfigPath); NULL or "" means $KATA_LITE_CONFIG,
  * else SHIM_CONFIG_DEFAULT. An explicit file that is missing is an error too. */
 int shim_config_load(const char *path, struct shim_config *c, struct sbx_err *err);
+/* The same with another default file in place of SHIM_CONFIG_DEFAULT (for tests). */
+int shim_config_load_from(const char *path, const char *default_path, struct shim_config *c,
+			  struct sbx_err *err);

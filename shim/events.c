@@ -1,5 +1,7 @@
 /* The event queue and its publisher thread. An event containerd refuses is logged and dropped;
- * one that cannot be delivered is retried with backoff (runc: 5 tries), then dropped. */
+ * one that cannot be delivered (containerd restarting) is retried with a capped backoff for up
+ * to a minute, so an exit during a restart still arrives; later events wait behind it, keeping
+ * the order. runc gives up after 5 tries (~3 s), shorter than a slow containerd restart. */
 #define _GNU_SOURCE
 #include "shim/events.h"
 
@@ -18,7 +20,9 @@
 
 #define EVENTS_SERVICE "containerd.services.events.ttrpc.v1.Events"
 #define FORWARD_TIMEOUT_MS 5000
-#define TRIES 5
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 2000
+#define RETRY_FOR_MS 60000
 
 struct event {
 	char topic[64];
@@ -63,11 +67,32 @@ static int forward(struct shim_events *e, const struct event *ev, struct sbx_err
 			      &sbx__shim__v1__empty__descriptor, &resp, FORWARD_TIMEOUT_MS, err);
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
-	if (r == -ECONNRESET || r == -ETIMEDOUT || r == -EPIPE) {
+	if (r < 0 && r != -EINVAL) { /* whatever broke, the next try dials afresh */
 		ttrpc_client_free(e->client);
 		e->client = NULL;
 	}
 	return r;
+}
+
+/* Forwards ev until containerd takes it, refuses it (EINVAL), or RETRY_FOR_MS have passed. */
+static int deliver(struct shim_events *e, const struct event *ev, struct sbx_err *err)
+{
+	uint64_t give_up = clock_ns(CLOCK_MONOTONIC) + (uint64_t)RETRY_FOR_MS * 1000000u;
+	long delay_ms = RETRY_FIRST_MS;
+	unsigned tries = 0;
+	for (;;) {
+		int r = forward(e, ev, err);
+		tries++;
+		if (r == 0 || r == -EINVAL)
+			return r;
+		if (tries == 1)
+			log_debug("event %s not delivered, retrying: %s", ev->topic, err->msg);
+		if (clock_ns(CLOCK_MONOTONIC) >= give_up)
+			return sbx_wrap(err, "%u tries in %d s", tries, RETRY_FOR_MS / 1000);
+		struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+		nanosleep(&ts, NULL); /* backoff between retries, not synchronisation */
+		delay_ms = delay_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : delay_ms * 2;
+	}
 }
 
 static void *publisher(void *arg)
@@ -82,18 +107,7 @@ static void *publisher(void *arg)
 		e->busy = true;
 		pthread_mutex_unlock(&e->lock);
 		struct sbx_err err = {0};
-		int r = -1;
-		for (int i = 0; i < TRIES; i++) {
-			r = forward(e, ev, &err);
-			if (r == 0 || r == -EINVAL)
-				break;
-			struct timespec ts = {0, 100000000L << i};
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec = ts.tv_nsec / 1000000000L;
-				ts.tv_nsec %= 1000000000L;
-			}
-			nanosleep(&ts, NULL); /* backoff between retries, not synchronisation */
-		}
+		int r = deliver(e, ev, &err);
 		if (r < 0)
 			log_warn("event %s dropped: %s", ev->topic, err.msg);
 		pthread_mutex_lock(&e->lock);

@@ -98,17 +98,27 @@ void shim_rootfs_unmount(const char *bundle)
 		;
 }
 
-/* Where the image is kept: the bundle's work dir persists as long as containerd's snapshot,
- * so a restarted shim or a re-created task reuses it. */
-static void image_path(const char *bundle, const char *id, char *out, size_t max)
+/* Where the image is kept. containerd's overlayfs snapshotter keeps a snapshot in a directory
+ * of its own (upperdir=<dir>/fs) and removes that whole directory with the snapshot, so an
+ * image next to fs/ lives exactly as long as the snapshot: a task started again on the same
+ * container reuses it, and nothing is left once the container is removed. The bundle's work
+ * dir would not do: containerd deletes it with every task. Other mounts (a bind of a native
+ * snapshot, several mounts) keep the image in the pod's state dir, gone with the shim. */
+static void image_path(Sbx__Shim__V1__Mount **mounts, size_t n, const char *id, char *out,
+		       size_t max)
 {
-	char work[4200];
-	snprintf(work, sizeof(work), "%s/work", bundle);
-	struct stat st;
-	if (stat(work, &st) == 0 && S_ISDIR(st.st_mode))
-		snprintf(out, max, "%s/kata-lite-rootfs.ext4", work);
-	else
-		snprintf(out, max, "%s/%s.rootfs.ext4", the_shim.state_dir, id);
+	if (n == 1 && mounts[0]->type && !strcmp(mounts[0]->type, "overlay"))
+		for (size_t i = 0; i < mounts[0]->n_options; i++) {
+			const char *o = mounts[0]->options[i];
+			if (strncmp(o, "upperdir=", 9) != 0 || o[9] != '/')
+				continue;
+			const char *slash = strrchr(o + 9, '/');
+			int len = (int)(slash - (o + 9));
+			if (len > 0 &&
+			    snprintf(out, max, "%.*s/kata-lite-rootfs.ext4", len, o + 9) < (int)max)
+				return;
+		}
+	snprintf(out, max, "%s/%s.rootfs.ext4", the_shim.state_dir, id);
 }
 
 static int insert_disk(struct shim *s, unsigned slot, const char *path, const char *serial,
@@ -131,8 +141,9 @@ static int insert_disk(struct shim *s, unsigned slot, const char *path, const ch
 	return r;
 }
 
-int shim_rootfs_create(struct shim *s, const char *id, const char *bundle, const char *dir,
-		       const char *spec_json, bool stdin, struct sbx_err *err)
+int shim_rootfs_create(struct shim *s, const char *id, Sbx__Shim__V1__Mount **mounts,
+		       size_t n_mounts, const char *dir, const char *spec_json, bool stdin,
+		       struct sbx_err *err)
 {
 	struct ttrpc_client *cl;
 	if (shim_agent(s, &cl, err) < 0)
@@ -155,7 +166,7 @@ int shim_rootfs_create(struct shim *s, const char *id, const char *bundle, const
 	req.stdin = stdin;
 	struct agent_rootfs_sender *sender = NULL;
 	if (block) {
-		image_path(bundle, id, image, sizeof(image));
+		image_path(mounts, n_mounts, id, image, sizeof(image));
 		if (access(image, R_OK) != 0 && ext4_build_image(dir, image, err) < 0)
 			return sbx_wrap(err, "rootfs image of '%s'", id);
 		snprintf(serial, sizeof(serial), "kl-rootfs-%u", slot);

@@ -154,7 +154,7 @@ static int create_in_vm(struct shim *s, struct shim_container *c,
 	struct ttrpc_client *cl;
 	if ((r = shim_agent(s, &cl, err)) < 0 || (r = shim_spec_prepare(&spec, cl, c->id, err)) < 0)
 		goto out;
-	r = shim_rootfs_create(s, c->id, in->bundle, spec.root_path, spec.json,
+	r = shim_rootfs_create(s, c->id, in->rootfs, in->n_rootfs, spec.root_path, spec.json,
 			       shim_io_has_stdin(&c->init.io), err);
 	if (r < 0)
 		goto out;

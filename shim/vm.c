@@ -1,7 +1,8 @@
 /* The pod's VM. It is started and stopped by one thread that lives exactly as long as the VM:
  * the VMM's PR_SET_PDEATHSIG is tied to the thread that forked it, and a VMM that dies on its
  * own (killed, guest panic) is seen here through its pidfd and turns every live process of the
- * pod into an exit, so no Wait hangs. The pod network (net.c) lives as long as the VM too. */
+ * pod into an exit, so no Wait hangs. The pod network (net.c) lives as long as the VM too, and
+ * with debug_console this thread copies the guest console into the shim's log (console.c). */
 #define _GNU_SOURCE
 #include "shim/shim.h"
 
@@ -12,6 +13,7 @@
 #include "proto/shim.pb-c.h"
 #include "sandbox/sandbox.h"
 #include "shim/bootstrap.h"
+#include "shim/console.h"
 #include "shim/events.h"
 #include "shim/net.h"
 #include "ttrpc/client.h"
@@ -106,6 +108,24 @@ static void fail_all_locked(struct shim *s)
 	}
 }
 
+/* Until the VMM exits (false) or shim_vm_stop asks (true), copying the console meanwhile. */
+static bool wait_vm_end(struct sandbox *sb, struct shim_console *con)
+{
+	struct pollfd p[3] = {{.fd = sb->pidfd, .events = POLLIN},
+			      {.fd = stop_efd, .events = POLLIN},
+			      {.fd = shim_console_fd(con), .events = POLLIN}};
+	for (;;) {
+		p[0].revents = p[1].revents = p[2].revents = 0;
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (p[2].revents & POLLIN)
+			shim_console_drain(con, false);
+		if ((p[0].revents | p[1].revents) & POLLIN)
+			break;
+	}
+	return p[1].revents & POLLIN;
+}
+
 static void *vm_thread(void *arg)
 {
 	struct shim *s = arg;
@@ -148,11 +168,11 @@ static void *vm_thread(void *arg)
 	if (pthread_create(&oom, NULL, oom_thread, s) == 0)
 		pthread_detach(oom);
 
-	struct pollfd p[2] = {{.fd = sb->pidfd, .events = POLLIN},
-			      {.fd = stop_efd, .events = POLLIN}};
-	while (poll(p, 2, -1) < 0 && errno == EINTR)
-		;
-	bool stopping = p[1].revents & POLLIN;
+	struct shim_console *con = NULL;
+	if (s->cfg.debug_console && shim_console_open(sb->console, &con, &err) < 0)
+		log_warn("debug_console: %s", err.msg);
+	shim_console_drain(con, false); /* the boot's lines, written before the watch began */
+	bool stopping = wait_vm_end(sb, con);
 	if (stopping) {
 		Sbx__Agent__V1__DestroySandboxRequest d =
 		    SBX__AGENT__V1__DESTROY_SANDBOX_REQUEST__INIT;
@@ -160,6 +180,8 @@ static void *vm_thread(void *arg)
 		agent_call(cl, "DestroySandbox", &d.base, NULL, NULL, 10000, NULL);
 	}
 	sandbox_wait(sb, stopping ? 10000 : -1);
+	shim_console_drain(con, true);
+	shim_console_free(con);
 	pthread_mutex_lock(&s->lock);
 	if (!stopping) {
 		char console[256], vmm[256];

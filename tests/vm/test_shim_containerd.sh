@@ -3,9 +3,11 @@
 # run --rm prints and passes the exit code through; stdin; -t; exec; ps; pause/resume;
 # metrics; kill then the exit status; events in containerd's order; two VMs at once; bind
 # mounts; the stream rootfs transfer; a malformed config; a killed VMM turns into a stopped
-# task; a killed shim is cleaned up by `ctr task delete`; a pod of two containers made through
-# the CRI annotations shares one VM and one network namespace; containerd restarted while a
-# task runs reconnects to its shim; afterwards nothing is left.
+# task, also under a `ctr run` waiting in the foreground; Connect and Shutdown asked directly;
+# debug_console puts the guest console in containerd's log; a killed shim is cleaned up by
+# `ctr task delete`; a pod of two containers made through the CRI annotations shares one VM and
+# one network namespace; containerd restarted while a task runs reconnects to its shim, and an
+# exit while containerd is down reaches it once it is back; afterwards nothing is left.
 source "$(dirname "$0")/../lib.sh"
 source "$REPO/tests/vm/lib-containerd.sh"
 cd "$REPO"
@@ -21,6 +23,8 @@ exit_of() {
 		grep -oE '"exit_status":[0-9]+' | cut -d: -f2 | grep . || echo 0
 }
 status_of() { ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
+# gone PID: the process has exited (a zombie not yet reaped counts)
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 CTR_TIMEOUT=1200 ctr_ events >"$CTRD_DIR/events.log" 2>&1 &
 events_pid=$!
 
@@ -77,6 +81,30 @@ wait_for 30 grep -q '/tasks/delete.*t-bg' "$CTRD_DIR/events.log"
 topics=$(grep -E 't-bg' "$CTRD_DIR/events.log" | grep -oE '/tasks/[a-z-]+' | tr '\n' ' ')
 expect_eq "events of t-bg in order" "/tasks/create /tasks/start /tasks/exec-added /tasks/exec-started /tasks/exit /tasks/exec-added /tasks/exec-started /tasks/exit /tasks/paused /tasks/resumed /tasks/exec-added /tasks/exec-started /tasks/exit /tasks/exit /tasks/delete " "$topics"
 
+# the block rootfs image lives beside the container's snapshot: a new task on the container
+# reuses it, and it goes with the container
+check "ctr run -d of a container to restart" run -d "$IMG" t-img sleep 1000
+wait_for 120 sh -c "[ \"\$(ctr --address $CTRD_SOCK task ls | awk '\$1==\"t-img\" {print \$3}')\" = RUNNING ]"
+upper=$(ctr_ snapshots mounts "$CTRD_DIR/m" t-img 2>&1 | grep -o 'upperdir=[^,]*' | cut -d= -f2)
+img=${upper%/fs}/kata-lite-rootfs.ext4
+expect_eq "the rootfs image is kept beside the container's snapshot" yes \
+	"$([ -n "$upper" ] && [ -s "$img" ] && echo yes)"
+ino=$(stat -c %i "$img" 2>&1)
+ctr_ task kill -s KILL t-img >/dev/null 2>&1
+wait_for 60 sh -c "[ \"\$(ctr --address $CTRD_SOCK task ls | awk '\$1==\"t-img\" {print \$3}')\" = STOPPED ]"
+check "its task deleted" ctr_ task delete t-img
+check "a second task on the same container starts" ctr_ task start -d t-img
+wait_for 120 sh -c "[ \"\$(ctr --address $CTRD_SOCK task ls | awk '\$1==\"t-img\" {print \$3}')\" = RUNNING ]"
+expect_eq "and runs from the same image, not a rebuilt one" "RUNNING $ino" \
+	"$(status_of t-img) $(stat -c %i "$img" 2>&1)"
+ctr_ task kill -s KILL t-img >/dev/null 2>&1
+wait_for 60 sh -c "[ \"\$(ctr --address $CTRD_SOCK task ls | awk '\$1==\"t-img\" {print \$3}')\" = STOPPED ]"
+ctr_ task delete t-img >/dev/null 2>&1
+check "container delete" ctr_ container delete t-img
+# containerd's garbage collector removes the snapshot, a moment after the container
+wait_for 60 sh -c "[ ! -e '$img' ]"
+expect_eq "the image went with the snapshot" gone "$([ -e "$img" ] || echo gone)"
+
 out=$(run --rm --memory-limit 33554432 "$IMG" t-oom sh -c 'a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done' 2>&1)
 expect_eq "a container over its memory limit is killed: 137" 137 "$(exit_of t-oom)"
 wait_for 30 grep -q '/tasks/oom {"container_id":"t-oom"}' "$CTRD_DIR/events.log"
@@ -111,16 +139,56 @@ out=$(run --rm --runtime-config-path "$CTRD_DIR/bad.json" "$IMG" t-bad true 2>&1
 expect_match "a malformed config fails, naming the file and the problem" "$CTRD_DIR/bad.json: \"vcpus\" must be a whole number" "$out"
 ctr_ container delete t-bad >/dev/null 2>&1
 
-# a killed VMM: the task exits, containerd shows it stopped
+# a killed VMM: the task exits, containerd shows it stopped. Connect and Shutdown straight to
+# its shim: Shutdown is a no-op while a task is left, and makes the shim exit after the last
+# Delete (spec §3).
 check "a task to lose its VM" run -d "$IMG" t-vmm sleep 600
 vmm=$(ctr_ task ls | awk '$1 == "t-vmm" { print $2 }')
 expect_match "its pid is the VMM's" sbx-vmm "$(tr '\0' ' ' </proc/$vmm/cmdline 2>/dev/null)"
+sock=$(cat "$CTRD_DIR/state/io.containerd.runtime.v2.task/default/t-vmm/address")
+shim=$(pgrep -f "^[^ ]*containerd-shim-kata-lite-v2 .*-id t-vmm ")
+expect_match "(one shim serves it)" '^[0-9]+$' "$shim"
+expect_eq "Connect answers the shim's pid and the task's (the VMM's)" "$shim $vmm" \
+	"$("$call" "$sock" Connect t-vmm 2>&1)"
+expect_eq "Shutdown while the task is there is accepted" ok "$("$call" "$sock" Shutdown t-vmm 2>&1)"
+expect_eq "and does nothing: the shim still answers Connect" "$shim $vmm" \
+	"$("$call" "$sock" Connect t-vmm 2>&1)"
+expect_eq "(the task still runs)" RUNNING "$(status_of t-vmm)"
 kill -9 "$vmm"
 wait_for 60 sh -c "[ \"\$(ctr --address $CTRD_SOCK task ls | awk '\$1==\"t-vmm\" {print \$3}')\" = STOPPED ]"
 expect_eq "kill -9 of the VMM: the task is STOPPED" STOPPED "$(status_of t-vmm)"
 expect_eq "with a non-zero status" 255 "$(exit_of t-vmm)"
-check "and it can be deleted" ctr_ task delete t-vmm
+expect_eq "Delete straight to the shim answers that status" 255 "$("$call" "$sock" Delete t-vmm 2>&1)"
+"$call" "$sock" Shutdown t-vmm >/dev/null 2>&1 # it may exit before it answers (spec §3)
+check "Shutdown after the last Delete: the shim exits" wait_for 30 gone "$shim"
+expect_eq "and its socket is gone" gone "$([ -e "${sock#unix://}" ] && echo there || echo gone)"
+check "containerd drops the task when its shim goes" \
+	wait_for 30 sh -c "! ctr --address $CTRD_SOCK task ls | grep -q '^t-vmm '"
 ctr_ container delete t-vmm >/dev/null 2>&1
+
+# ctr run waiting in the foreground (Wait in flight) when the VMM dies: ctr returns non-zero
+# and --rm removes the task. With debug_console the guest console reaches the shim's log, which
+# containerd copies into its own.
+printf '{"debug_console": true}\n' >"$CTRD_DIR/debug.json"
+run --rm --runtime-config-path "$CTRD_DIR/debug.json" "$IMG" t-fg sleep 1000 >/dev/null 2>&1 &
+fg=$!
+wait_for 120 sh -c "[ \"\$(ctr --address $CTRD_SOCK task ls | awk '\$1==\"t-fg\" {print \$3}')\" = RUNNING ]"
+expect_eq "a foreground ctr run is RUNNING" RUNNING "$(status_of t-fg)"
+check "debug_console: the guest kernel's lines are in containerd's log" \
+	wait_for 60 grep -q 'msg="guest console: .*Linux version' "$CTRD_DIR/containerd.log"
+vmm=$(ctr_ task ls | awk '$1 == "t-fg" { print $2 }')
+kill -9 "$vmm"
+if wait_for 60 gone "$fg"; then
+	wait "$fg"
+	rc=$?
+	[ "$rc" -ne 0 ] && ok "kill -9 of its VMM: ctr run returns, non-zero ($rc)" ||
+		not_ok "kill -9 of its VMM: ctr run returns, non-zero (it returned 0)"
+else
+	not_ok "kill -9 of its VMM: ctr run returns, non-zero (still waiting after 60 s)"
+	kill "$fg"
+fi
+check "and the task is gone" wait_for 30 sh -c "! ctr --address $CTRD_SOCK task ls | grep -q '^t-fg '"
+ctr_ container delete t-fg >/dev/null 2>&1
 
 # a killed shim: ctr task delete still cleans up
 check "a task to lose its shim" run -d "$IMG" t-shim sleep 600
@@ -145,9 +213,26 @@ wait_for 60 sh -c "ctr --address $CTRD_SOCK task ls | grep -q 't-restart .*RUNNI
 expect_eq "after the restart the task still runs" RUNNING "$(status_of t-restart)"
 out=$(ctr_ task exec --exec-id r1 t-restart echo still-here 2>&1)
 expect_eq "and exec reaches it through the same shim" still-here "$out"
-ctr_ task kill -s KILL t-restart >/dev/null 2>&1
-expect_eq "its exit still reaches containerd" 137 "$(exit_of t-restart)"
-ctr_ task delete t-restart >/dev/null 2>&1
+# The task exits while containerd is down for longer than runc's ~3 s of event retries: the
+# exit event waits in the shim's queue and reaches containerd once it is back. The restarted
+# containerd logs at debug level, where it logs each event it is forwarded.
+kill "$CTRD_PID" && wait "$CTRD_PID" 2>/dev/null
+kill "$events_pid" 2>/dev/null
+sock=$(cat "$CTRD_DIR/state/io.containerd.runtime.v2.task/default/t-restart/address")
+expect_eq "containerd down: Kill straight to the shim" ok "$("$call" "$sock" Kill t-restart 9 2>&1)"
+expect_eq "the task exits: 137 (Wait straight to the shim)" 137 "$("$call" "$sock" Wait t-restart 2>&1)"
+sleep 5 # containerd stays down 5 s more: the outage under test, not a synchronisation
+sed -i 's/^  level = "info"$/  level = "debug"/' "$CTRD_DIR/config.toml"
+lines=$(wc -l <"$CTRD_DIR/containerd.log")
+if ctrd_run; then ok "containerd starts again"; else not_ok "containerd starts again"; fi
+CTR_TIMEOUT=1200 ctr_ events >>"$CTRD_DIR/events.log" 2>&1 &
+events_pid=$!
+check "the exit event queued while it was down reaches it" wait_for 90 sh -c \
+	"tail -n +$((lines + 1)) $CTRD_DIR/containerd.log | grep -q 'msg=\"event forwarded\".*topic=/tasks/exit'"
+wait_for 60 sh -c "ctr --address $CTRD_SOCK task ls | grep -q 't-restart .*STOPPED'"
+expect_eq "containerd shows the task STOPPED" STOPPED "$(status_of t-restart)"
+expect_match "and deleting it reports its status" "task t-restart exit with non-zero exit code 137" \
+	"$(ctr_ task delete t-restart 2>&1)"
 ctr_ container delete t-restart >/dev/null 2>&1
 
 # a pod: the sandbox (pause) container makes the VM, two containers join it

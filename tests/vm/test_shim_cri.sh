@@ -4,8 +4,9 @@
 # StartContainer, ExecSync, ContainerStatus, UpdateContainerResources, StopContainer,
 # RemoveContainer, StopPodSandbox, RemovePodSandbox): the pod is one shim and one VM, its
 # containers share the VM and its network namespace but not their pid namespaces, the files CRI
-# bind-mounts (/etc/hostname, /etc/hosts, /etc/resolv.conf) reach them, their output lands in
-# CRI's log files, exit codes come back, and after the pod is removed nothing is left.
+# bind-mounts (/etc/hostname, /etc/hosts, /etc/resolv.conf) reach them (hosts the same as
+# CRI wrote it), their output lands in CRI's log files, exit codes come back, and after the pod
+# is removed nothing is left.
 source "$(dirname "$0")/../lib.sh"
 source "$REPO/tests/vm/lib-containerd.sh"
 cd "$REPO"
@@ -52,6 +53,9 @@ out=$(cri exec "$web" 60 -- cat /etc/hostname 2>&1)
 expect_eq "ExecSync: CRI's /etc/hostname is the pod's" p1-host "$out"
 out=$(cri exec "$web" 60 -- sh -c 'test -s /etc/hosts && test -f /etc/resolv.conf && echo both' 2>&1)
 expect_eq "CRI's /etc/hosts and /etc/resolv.conf are there" both "$out"
+host_hosts=$CTRD_DIR/root/io.containerd.grpc.v1.cri/sandboxes/$pod/hosts
+expect_eq "/etc/hosts is the one CRI wrote for the pod" "$(cat "$host_hosts" 2>&1)" \
+	"$(cri exec "$web" 60 -- cat /etc/hosts 2>&1)"
 cri exec "$web" 60 -- sh -c 'echo to-stderr >&2; exit 4' >/dev/null 2>&1
 expect_eq "ExecSync passes the exit code" 4 "$?"
 

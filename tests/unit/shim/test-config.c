@@ -105,7 +105,7 @@ TEST(malformed_files_name_the_file_and_the_problem)
 	ASSERT_TRUE(strstr(err.msg, "config.json: line 1:") != NULL);
 }
 
-TEST(a_missing_default_file_means_defaults_but_an_explicit_one_is_an_error)
+TEST(a_missing_explicit_file_is_an_error)
 {
 	struct shim_config c;
 	struct sbx_err err = {0};
@@ -114,6 +114,28 @@ TEST(a_missing_default_file_means_defaults_but_an_explicit_one_is_an_error)
 	snprintf(missing, sizeof(missing), "%s/none.json", dir);
 	ASSERT_TRUE(shim_config_load(missing, &c, &err) < 0);
 	ASSERT_TRUE(strstr(err.msg, "none.json") != NULL);
+}
+
+TEST(a_missing_default_file_means_the_defaults)
+{
+	struct shim_config c;
+	struct sbx_err err = {0};
+	char missing[300];
+	write_file("unused", "");
+	snprintf(missing, sizeof(missing), "%s/none.json", dir);
+	unsetenv("KATA_LITE_CONFIG");
+	ASSERT_EQ(shim_config_load_from(NULL, missing, &c, &err), 0);
+	ASSERT_STR_EQ(c.path, "");
+	ASSERT_EQ(c.vcpus, 1);
+	ASSERT_EQ(c.memory_mib, 256);
+	ASSERT_TRUE(!c.debug_console);
+	ASSERT_STR_EQ(c.state_root, "/run/kata-lite");
+	ASSERT_TRUE(strstr(c.vmm, "/sbx-vmm") != NULL);
+	/* the seam is the default path only: a default file that is there is read */
+	const char *present = write_file("config.json", "{\"vcpus\":3}");
+	ASSERT_EQ(shim_config_load_from("", present, &c, &err), 0);
+	ASSERT_EQ(c.vcpus, 3);
+	ASSERT_STR_EQ(c.path, present);
 }
 
 TEST(identifiers_follow_containerds_rule)
