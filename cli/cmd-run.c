@@ -9,6 +9,8 @@
 #include "cli/record.h"
 #include "cli/run.h"
 
+#include "base/cleanup.h"
+
 #include "image/config.h"
 #include "image/rootfs.h"
 #include "image/store.h"
@@ -67,42 +69,66 @@ static int parse_cpus(const char *s, int *ret_milli)
 	return 0;
 }
 
-static int add_env(struct run_opts *o, const char *kv)
+/* One K=V (or a bare K) appended to *v. */
+static int add_env(char ***v, size_t *n, const char *kv)
 {
 	if (!kv[0] || kv[0] == '=')
 		return -1;
-	char **more = realloc(o->env, (o->nenv + 1) * sizeof(*more));
+	char **more = realloc(*v, (*n + 1) * sizeof(*more));
 	if (!more)
 		return -1;
-	o->env = more;
+	*v = more;
 	/* docker: "-e NAME" alone passes NAME from sbx's own environment */
 	if (!strchr(kv, '=')) {
-		const char *v = getenv(kv);
-		if (!v)
+		const char *val = getenv(kv);
+		if (!val)
 			return 0;
 		char *s;
-		if (asprintf(&s, "%s=%s", kv, v) < 0)
+		if (asprintf(&s, "%s=%s", kv, val) < 0)
 			return -1;
-		o->env[o->nenv++] = s;
+		more[(*n)++] = s;
 		return 0;
 	}
-	o->env[o->nenv] = strdup(kv);
-	return o->env[o->nenv++] ? 0 : -1;
+	more[*n] = strdup(kv);
+	if (!more[*n])
+		return -1;
+	(*n)++;
+	return 0;
 }
 
-static int read_env_file(struct run_opts *o, const char *path)
+/* docker's --env-file: leading blanks dropped, blank and '#' lines skipped, the name must
+ * not contain blanks, a bare NAME comes from sbx's environment. */
+static int read_env_file(char ***v, size_t *n, const char *path, struct sbx_err *err)
 {
-	FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
-		return -1;
+		return sbx_fail(err, errno, "env file '%s'", path);
 	char line[8192];
+	unsigned lineno = 0;
 	int r = 0;
 	while (r == 0 && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] && line[0] != '#')
-			r = add_env(o, line);
+		lineno++;
+		size_t len = strcspn(line, "\n");
+		if (!line[len] && !feof(f)) {
+			r = sbx_failx(err, E2BIG, "env file '%s' line %u: longer than %zu bytes",
+				      path, lineno, sizeof(line) - 2);
+			break;
+		}
+		line[len] = '\0';
+		if (len && line[len - 1] == '\r')
+			line[len - 1] = '\0';
+		const char *kv = line + strspn(line, " \t\v\f");
+		if (!kv[0] || kv[0] == '#')
+			continue;
+		size_t klen = strcspn(kv, "=");
+		if (klen == 0 || strcspn(kv, " \t\v\f") < klen)
+			r = sbx_failx(err, EINVAL, "env file '%s' line %u: bad variable name", path,
+				      lineno);
+		else if (add_env(v, n, kv) < 0)
+			r = sbx_fail(err, ENOMEM, "env file '%s'", path);
 	}
-	fclose(f);
+	if (r == 0 && ferror(f))
+		r = sbx_fail(err, errno ? errno : EIO, "env file '%s'", path);
 	return r;
 }
 
@@ -172,8 +198,10 @@ static int parse_network_flag(struct run_net *n, int c, const char *arg)
 	return r;
 }
 
-static int parse(struct run_opts *o, int argc, char **argv)
+static int parse_flags(struct run_opts *o, int argc, char **argv, char ***file_env,
+		       size_t *nfile_env)
 {
+	struct sbx_err err = {0};
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -201,12 +229,12 @@ static int parse(struct run_opts *o, int argc, char **argv)
 			o->name = optarg;
 			break;
 		case 'e':
-			if (add_env(o, optarg) < 0)
+			if (add_env(&o->env, &o->nenv, optarg) < 0)
 				return cli_usage_error("run", "bad -e '%s'", optarg);
 			break;
 		case OPT_ENV_FILE:
-			if (read_env_file(o, optarg) < 0)
-				return cli_usage_error("run", "cannot read env file '%s'", optarg);
+			if (read_env_file(file_env, nfile_env, optarg, &err) < 0)
+				return cli_usage_error("run", "%s", err.msg);
 			break;
 		case 'w':
 			if (optarg[0] != '/' || strstr(optarg, ".."))
@@ -256,7 +284,6 @@ static int parse(struct run_opts *o, int argc, char **argv)
 					       argv[optind - 1]);
 		}
 	}
-	struct sbx_err err = {0};
 	if (run_net_check(&o->net, &err) < 0)
 		return cli_usage_error("run", "%s", err.msg);
 	if (optind >= argc)
@@ -264,6 +291,38 @@ static int parse(struct run_opts *o, int argc, char **argv)
 	o->image = argv[optind];
 	o->args = argv + optind + 1;
 	o->nargs = (size_t)(argc - optind - 1);
+	return 0;
+}
+
+static void env_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* docker reads every --env-file before the -e flags, so -e wins wherever it stands. */
+static int parse(struct run_opts *o, int argc, char **argv)
+{
+	char **file_env = NULL;
+	size_t nfile_env = 0;
+	int r = parse_flags(o, argc, argv, &file_env, &nfile_env);
+	if (r != 0 || nfile_env == 0) {
+		env_free(file_env, nfile_env);
+		return r;
+	}
+	char **all = malloc((nfile_env + o->nenv) * sizeof(*all));
+	if (!all) {
+		env_free(file_env, nfile_env);
+		return cli_usage_error("run", "out of memory");
+	}
+	memcpy(all, file_env, nfile_env * sizeof(*all));
+	if (o->nenv)
+		memcpy(all + nfile_env, o->env, o->nenv * sizeof(*all));
+	free(file_env);
+	free(o->env);
+	o->env = all;
+	o->nenv += nfile_env;
 	return 0;
 }
 
@@ -376,7 +435,7 @@ int cmd_run(struct cli *cli, int argc, char **argv)
 	struct sbx_err err = {0};
 	int r = parse(&o, argc, argv);
 	if (r != 0) {
-		free(o.env);
+		env_free(o.env, o.nenv);
 		return r < 0 ? 0 : r;
 	}
 	if (!o.hostname)
@@ -436,8 +495,6 @@ out:
 	record_free(&rec);
 	free(spec);
 	image_config_free(&cfg);
-	for (size_t i = 0; i < o.nenv; i++)
-		free(o.env[i]);
-	free(o.env);
+	env_free(o.env, o.nenv);
 	return status;
 }

@@ -47,6 +47,22 @@ static json_t *mount(const char *dest, const char *type, const char *src, const 
 			 "options", o);
 }
 
+/* Sets K=V in env: a K already there takes the new value in its place (docker's
+ * ReplaceOrAppendEnvValues), so the process never sees a name twice and getenv() agrees with
+ * the shell on which one wins. */
+static void env_set(json_t *env, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+	for (size_t i = 0; i < json_array_size(env); i++) {
+		const char *e = json_string_value(json_array_get(env, i));
+		if (e && !strncmp(e, kv, klen) && e[klen] == '=') {
+			json_array_set_new(env, i, json_string(kv));
+			return;
+		}
+	}
+	json_array_append_new(env, json_string(kv));
+}
+
 /* The annotation sbx-agent resolves USER[:GROUP] names from (guest-agent/passwd.h). */
 #define USER_ANNOTATION "io.kata-lite.user"
 
@@ -107,11 +123,11 @@ int run_spec_json(const struct run_opts *o, const struct image_config *img, char
 	image_strv_free(args);
 	bool has_path = false;
 	for (size_t i = 0; img->env && img->env[i]; i++) {
-		json_array_append_new(env, json_string(img->env[i]));
+		env_set(env, img->env[i]);
 		has_path |= !strncmp(img->env[i], "PATH=", 5);
 	}
 	for (size_t i = 0; i < o->nenv; i++) {
-		json_array_append_new(env, json_string(o->env[i]));
+		env_set(env, o->env[i]);
 		has_path |= !strncmp(o->env[i], "PATH=", 5);
 	}
 	if (!has_path)
@@ -140,6 +156,10 @@ int run_spec_json(const struct run_opts *o, const struct image_config *img, char
 	json_array_append_new(mounts,
 			      mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"));
 	json_array_append_new(mounts, mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,ro"));
+	/* docker's too: the container's own cgroup (cgroup namespace), read-only, so cpu.max and
+	 * memory.max show what --cpus and --memory set */
+	json_array_append_new(
+	    mounts, mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,ro"));
 	json_t *res = json_object();
 	if (o->memory_bytes > 0)
 		json_object_set_new(res, "memory",

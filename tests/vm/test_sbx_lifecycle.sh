@@ -1,6 +1,6 @@
 #!/bin/bash
 # Detached sandboxes and the verbs around them, typed as a user would: run -d, ps, exec, logs,
-# kill, stop, rm, inspect, names; -t; both rootfs transfers; an image pulled from a real
+# kill, stop, rm, inspect, names; -t and a live resize; both rootfs transfers; an image pulled from a real
 # registry and images loaded from docker-save and OCI-layout archives, each then run; a killed
 # monitor takes its VM with it; after rm nothing is left (processes, sockets, mounts, files).
 source "$(dirname "$0")/../lib.sh"
@@ -64,11 +64,20 @@ wait_for 60 sh -c "'$sbx' logs k2 | grep -q ready"
 "$sbx" kill -s USR1 k2 >/dev/null
 timeout $T "$sbx" logs -f k2 >/dev/null 2>&1
 expect_eq "kill -s USR1 reaches its trap" 12 "$(state k2 ExitCode)"
+timeout $T "$sbx" run -d --name k3 busybox \
+	sh -c 'trap "echo got-usr2" USR2; trap "exit 14" HUP; echo ready; while :; do sleep 1; done' >/dev/null
+wait_for 60 sh -c "'$sbx' logs k3 | grep -q ready"
+expect_eq "kill NAME SIGNAL: prints the name" k3 "$("$sbx" kill k3 USR2 2>&1)"
+wait_for 60 sh -c "'$sbx' logs k3 | grep -q got-usr2"
+expect_eq "kill NAME USR2 reaches its trap" "ready got-usr2" "$("$sbx" logs k3 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
+"$sbx" kill k3 1 >/dev/null
+timeout $T "$sbx" logs -f k3 >/dev/null 2>&1
+expect_eq "kill NAME 1 (a number) sends SIGHUP to its trap" "exited 14" "$(state k3 Status) $(state k3 ExitCode)"
 out=$("$sbx" kill k1 2>&1)
 expect_eq "kill of a stopped container: 125" "125 sbx: container k1 is not running" "$? $out"
 out=$("$sbx" kill k1 BOGUS 2>&1)
 expect_eq "an unknown signal: 125" "125 sbx kill: unknown signal 'BOGUS'" "$? $out"
-check "rm of two stopped containers" "$sbx" rm k1 k2
+check "rm of three stopped containers" "$sbx" rm k1 k2 k3
 
 # rm -f of a running one; -d --rm removes itself
 timeout $T "$sbx" run -d --name ff busybox sleep 1000 >/dev/null
@@ -103,6 +112,27 @@ if command -v script >/dev/null; then
 	"$sbx" rm -f tt >/dev/null
 else
 	not_ok "script(1) is installed (util-linux)"
+fi
+
+# -t: a size change after the start reaches the container (SIGWINCH -> ResizeTty). sbx runs in
+# a detached tmux pane whose window is then resized; the container traps WINCH.
+if command -v tmux >/dev/null; then
+	tm=(tmux -S "$SBX_ROOT/tmux.sock" -f /dev/null)
+	pane_has() { "${tm[@]}" capture-pane -p -t rz 2>/dev/null | grep -q -- "$1"; }
+	no_session() { ! "${tm[@]}" has-session -t rz 2>/dev/null; }
+	inner='trap '\''echo size $(stty size)'\'' WINCH; echo ready $(stty size); while :; do sleep 1; done'
+	"${tm[@]}" new-session -d -s rz -x 80 -y 24 "$(printf '%q ' "$sbx" run -t --rm --name rz busybox sh -c "$inner")"
+	wait_for $T pane_has '^ready'
+	"${tm[@]}" resize-window -t rz -x 90 -y 30
+	wait_for 120 pane_has '^size 30 90'
+	expect_line "-t: a resize after the start reaches the container's pty" '^ready 24 80 .*size 30 90' \
+		"$("${tm[@]}" capture-pane -p -t rz 2>&1 | tr -d '\r' | grep . | tr '\n' ' ')"
+	"$sbx" kill rz >/dev/null 2>&1
+	wait_for 120 no_session
+	"${tm[@]}" kill-server 2>/dev/null
+	rm -f "$SBX_ROOT/tmux.sock"
+else
+	not_ok "tmux is installed (tools/install-deps)"
 fi
 
 # both rootfs transfers

@@ -1,7 +1,8 @@
 #!/bin/bash
 # `sbx run`, typed as a user would, with the locally built busybox image: output, exit codes,
-# stdin, env/workdir/user/hostname flags, --read-only, --memory enforced, signals forwarded,
-# errors with 125, five runs at once, and nothing left behind after --rm.
+# stdin, env/env-file/workdir/user/hostname flags, --read-only, --memory enforced, --cpus (vCPUs
+# and cgroup quota), TERM and INT forwarded, errors with 125, five runs at once, and nothing left
+# behind after --rm.
 source "$(dirname "$0")/../lib.sh"
 cd "$REPO"
 make --no-print-directory -s build/images/busybox.tar
@@ -41,8 +42,24 @@ out=$(timeout 300 "$sbx" run --rm --read-only busybox sh -c 'touch /x 2>/dev/nul
 expect_eq "--read-only makes the root read-only" ro "$out"
 timeout 300 "$sbx" run --rm --memory 16m busybox sh -c 'a=xxxxxxxx; while :; do a=$a$a; done' >/dev/null 2>&1
 expect_eq "--memory is enforced: the hog is OOM-killed (137)" 137 "$?"
-out=$(timeout 300 "$sbx" run --rm busybox sh -c 'cat /sys/fs/cgroup/cpu.max 2>/dev/null; nproc' 2>&1)
-expect_match "the guest has a CPU" '[1-9]' "$out"
+out=$(timeout 300 "$sbx" run --rm busybox sh -c 'nproc; cat /sys/fs/cgroup/cpu.max' 2>&1 | tr '\n' ' ')
+expect_eq "without --cpus: one vCPU, no CPU quota" "1 max 100000 " "$out"
+out=$(timeout 300 "$sbx" run --rm --cpus 2 busybox sh -c 'nproc; cat /sys/fs/cgroup/cpu.max' 2>&1 | tr '\n' ' ')
+expect_eq "--cpus 2: two vCPUs and the container's cpu.max is 200000 100000" "2 200000 100000 " "$out"
+out=$("$sbx" run --rm --cpus two busybox true 2>&1)
+expect_eq "a bad --cpus: 125 and one line" "125 sbx run: --cpus 'two' is not 0.01..64" "$? $out"
+
+# --env-file, docker's rules: comments, blank lines and leading blanks skipped, a bare NAME
+# taken from sbx's environment (or left out); -e wins over the file wherever it stands
+envf=$SBX_ROOT/env.list
+printf '# A=comment\nA=from-file\n\n  B=two words\nFROM_SBX\nNOT_SET_ANYWHERE\nC=from-file\n' >"$envf"
+out=$(FROM_SBX=inherited timeout 300 "$sbx" run --rm -e A=flag-before --env-file "$envf" -e C=flag-after \
+	busybox sh -c 'echo "$A|$B|$FROM_SBX|${NOT_SET_ANYWHERE-unset}|$C"; env | grep -c -e "^A=" -e "^C=" -e "#"' 2>&1 | tr '\n' ' ')
+expect_eq "--env-file: its variables reach the process, -e overrides them, each name once" \
+	"flag-before|two words|inherited|unset|flag-after 2 " "$out"
+out=$("$sbx" run --rm --env-file "$SBX_ROOT/no-such.env" busybox true 2>&1)
+expect_eq "a missing --env-file: 125 and one line naming it" \
+	"125 sbx run: env file '$SBX_ROOT/no-such.env': No such file or directory" "$? $out"
 
 # a signal to sbx reaches the container: it traps TERM and exits 42
 fifo=$SBX_ROOT/fifo
@@ -53,6 +70,12 @@ read -r -t 120 line <"$fifo" || kill -9 "$pid" # no sleep: the first line says i
 kill -TERM "$pid"
 wait "$pid"
 expect_eq "SIGTERM to sbx reaches the container (its trap exits 42)" "42 up" "$? $line"
+"$sbx" run --rm busybox sh -c 'trap "exit 43" INT; echo up; while :; do sleep 1; done' >"$fifo" 2>&1 &
+pid=$!
+read -r -t 120 line <"$fifo" || kill -9 "$pid"
+kill -INT "$pid"
+wait "$pid"
+expect_eq "SIGINT to sbx reaches the container (its trap exits 43)" "43 up" "$? $line"
 
 # five at once
 for i in 1 2 3 4 5; do
