@@ -8,7 +8,6 @@
 #include "base/err.h"
 #include "image/store.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -113,14 +112,6 @@ static int add_ref(void *opaque, const char *ref, const char *digest)
 	return set_add(opaque, digest);
 }
 
-static bool is_hex64(const char *s)
-{
-	for (int i = 0; i < 64; i++)
-		if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* Unlinks dir's entries named <64 hex>[.anything] whose digest is not in keep. */
 static int sweep(struct image_store *s, const char *dir, const struct digest_set *keep,
 		 void (*on_delete)(void *opaque, const char *digest), void *opaque, int *ret_n,
@@ -137,11 +128,11 @@ static int sweep(struct image_store *s, const char *dir, const struct digest_set
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		size_t len = strlen(de->d_name);
-		if (len < 64 || (len > 64 && de->d_name[64] != '.') || !is_hex64(de->d_name))
+		if (len < 64 || (len > 64 && de->d_name[64] != '.'))
 			continue;
 		char digest[IMAGE_DIGEST_MAX];
 		snprintf(digest, sizeof(digest), "sha256:%.64s", de->d_name);
-		if (set_has(keep, digest))
+		if (!image_digest_valid(digest) || set_has(keep, digest))
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT)
 			return sbx_fail(err, errno, "delete '%s/%s/%s'", s->root, dir, de->d_name);

@@ -259,12 +259,13 @@ static int fetch_token(struct pull *p, struct sbx_err *err)
 }
 
 /* GET with one retry after fetching a (fresh) token on 401: never two, so a token the registry
- * keeps refusing can't loop. */
+ * keeps refusing can't loop. A blob writer is still empty after the 401 (on_body keeps error
+ * pages out of it), so the retry writes into it from the start. */
 static int get_authed(struct pull *p, const char *url, const char *accept, struct body *b,
 		      struct sbx_err *err)
 {
 	int st = http_get(p, url, accept, b, err);
-	if (st == 401 && !b->writer) {
+	if (st == 401) {
 		int r = fetch_token(p, err);
 		if (r < 0)
 			return r;
@@ -317,31 +318,21 @@ static int fetch_blob(struct pull *p, const char *digest, uint64_t size, struct 
 	}
 	char url[1024];
 	snprintf(url, sizeof(url), "%s/blobs/%s", p->base, digest);
-	for (int attempt = 0;; attempt++) {
-		struct image_blob_writer w;
-		int r = image_blob_begin(p->store, &w, err);
-		if (r < 0)
-			return r;
-		struct body b = {.writer = &w, .err = err, .p = p, .what = digest, .total = size};
-		int st = http_get(p, url, NULL, &b, err);
-		if (st != 200)
-			image_blob_abort(&w);
-		if (st == 401 && attempt == 0) {
-			/* No token yet or an expired one: get one and start the blob over, once. */
-			r = fetch_token(p, err);
-			if (r < 0)
-				return r;
-			continue;
-		}
+	struct image_blob_writer w;
+	int r = image_blob_begin(p->store, &w, err);
+	if (r < 0)
+		return r;
+	struct body b = {.writer = &w, .err = err, .p = p, .what = digest, .total = size};
+	int st = get_authed(p, url, NULL, &b, err);
+	if (st != 200) {
+		image_blob_abort(&w);
 		if (st < 0)
 			return st;
-		if (st != 200)
-			return sbx_failx(err, st == 401 || st == 403 ? EACCES : EIO,
-					 "registry %s answered %d for blob %s", p->host, st,
-					 digest);
-		r = image_blob_commit(&w, digest, NULL, err);
-		return r < 0 ? sbx_wrap(err, "blob from %s", p->host) : 0;
+		return sbx_failx(err, st == 401 || st == 403 ? EACCES : EIO,
+				 "registry %s answered %d for blob %s", p->host, st, digest);
 	}
+	r = image_blob_commit(&w, digest, NULL, err);
+	return r < 0 ? sbx_wrap(err, "blob from %s", p->host) : 0;
 }
 
 int image_pull(struct image_store *s, const char *ref, const struct image_pull_opts *opts,
