@@ -9,6 +9,9 @@ _tap_failed=0
 ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
 not_ok() { _tap_n=$((_tap_n + 1)); _tap_failed=$((_tap_failed + 1)); echo "not ok $_tap_n - $*"; }
 diag() { echo "# $*"; }
+# evidence LINE...: a diag line that tests/run also repeats in its closing list of failures
+# (a log cut to its last lines, as CI shows it, then still says why)
+evidence() { echo "# evidence: $*"; }
 
 # check NAME CMD...: passes when CMD exits 0; on failure shows CMD's output.
 check() {

@@ -108,9 +108,22 @@ ctrd_leftovers() {
 # command line names the socket does not count).
 _ctrd_no_shims() { ! pgrep -f -- "^[^ ]*containerd-shim[^ ]* .*-address $CTRD_SOCK" >/dev/null; }
 
+# _ctrd_keep_log: after a failed check, containerd's log (the shims' stderr is in it) outlives
+# the tmpfs under build/tmp/logs, and its warnings and errors are shown.
+_ctrd_keep_log() {
+	[ "$_tap_failed" -gt 0 ] && [ -s "$CTRD_DIR/containerd.log" ] || return 0
+	local keep=$REPO/build/tmp/logs/$(basename "$0" .sh)-containerd.$$.log
+	mkdir -p "${keep%/*}" && cp "$CTRD_DIR/containerd.log" "$keep"
+	diag "containerd's log is kept in $keep"
+	grep -E 'level=(error|warn|warning|fatal)|panic' "$keep" | tail -n 8 |
+		sed -E 's/^time=[^ ]* //; s/^time="[^"]*" //' | cut -c1-240 |
+		while IFS= read -r line; do evidence "$line"; done
+}
+
 ctrd_stop() {
 	[ -n "$CTRD_DIR" ] || return 0
 	[ -n "$CTRD_PID" ] && kill "$CTRD_PID" 2>/dev/null && wait "$CTRD_PID" 2>/dev/null
+	_ctrd_keep_log
 	pkill -9 -f -- "-address $CTRD_SOCK" 2>/dev/null
 	# the shims' VMMs die with them (PR_SET_PDEATHSIG); wait so their mounts can go
 	wait_for 30 _ctrd_no_shims
