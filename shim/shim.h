@@ -103,6 +103,9 @@ int shim_vm_ensure(struct shim *s, unsigned mem_mib, struct sbx_err *err);
 void shim_vm_stop(struct shim *s);
 /* The agent client of a running VM, or -ENOTCONN with a message. Not under the lock. */
 int shim_agent(struct shim *s, struct ttrpc_client **ret, struct sbx_err *err);
+/* After a call to the guest timed out: logs what the VMM's threads are doing and the console's
+ * last line, so a hung guest can be told from a hung VMM. */
+void shim_vm_log_unanswered(struct shim *s, const char *what);
 /* The pid containerd sees for every task: the VMM's (kata does the same), else the shim's. */
 uint32_t shim_task_pid(struct shim *s);
 

@@ -228,6 +228,8 @@ TASK_HANDLER(task_create)
 	int r = create_in_vm(s, c, in, err);
 	if (r < 0) {
 		log_error("create %s: %s", in->id, err->msg);
+		if (err->code == ETIMEDOUT)
+			shim_vm_log_unanswered(s, in->id);
 		remove_from_guest(s, c);
 		pthread_mutex_lock(&s->lock);
 		c->init.starting = false;

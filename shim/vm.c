@@ -291,6 +291,19 @@ void shim_vm_stop(struct shim *s)
 		v = 0; /* reset for a later VM */
 }
 
+void shim_vm_log_unanswered(struct shim *s, const char *what)
+{
+	char threads[512] = "", console[256] = "";
+	pthread_mutex_lock(&s->lock);
+	if (s->sb) {
+		sandbox_vmm_threads(s->sb, threads, sizeof(threads));
+		sandbox_console_tail(s->sb, console, sizeof(console));
+	}
+	pthread_mutex_unlock(&s->lock);
+	log_warn("%s: the guest does not answer; vmm threads: %s; console: %s", what,
+		 threads[0] ? threads : "(none)", console);
+}
+
 int shim_agent(struct shim *s, struct ttrpc_client **ret, struct sbx_err *err)
 {
 	pthread_mutex_lock(&s->lock);

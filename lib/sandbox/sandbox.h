@@ -69,3 +69,6 @@ void sandbox_free(struct sandbox *sb);
 void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max);
 /* The last line of the VMM's own log (its errors, a triple fault's registers). */
 void sandbox_vmm_log_tail(const struct sandbox *sb, char *buf, size_t max);
+/* threads.c: one line naming each VMM thread with its state and kernel wait channel
+ * ("vcpu0:S/kvm_vcpu_block ..."); empty once the VMM has exited. */
+void sandbox_vmm_threads(const struct sandbox *sb, char *buf, size_t max);
