@@ -205,9 +205,14 @@ static int wait_ready(struct sandbox *sb, int listen_fd, int timeout_ms, struct 
 	uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + (uint64_t)timeout_ms * 1000000ull;
 	for (;;) {
 		int64_t left = (int64_t)(deadline - clock_ns(CLOCK_MONOTONIC)) / 1000000;
-		if (left <= 0)
-			return sbx_failx(err, ETIMEDOUT,
-					 "the guest agent was not ready within %d ms", timeout_ms);
+		if (left <= 0) {
+			char threads[200];
+			sandbox_vmm_threads(sb, threads, sizeof(threads));
+			return sbx_failx(
+			    err, ETIMEDOUT,
+			    "the guest agent was not ready within %d ms (vmm threads: %s)",
+			    timeout_ms, threads[0] ? threads : "none");
+		}
 		struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN},
 				      {.fd = sb->pidfd, .events = POLLIN}};
 		int r = poll(p, 2, (int)left);
