@@ -115,9 +115,9 @@ _ctrd_keep_log() {
 	local keep=$REPO/build/tmp/logs/$(basename "$0" .sh)-containerd.$$.log
 	mkdir -p "${keep%/*}" && cp "$CTRD_DIR/containerd.log" "$keep"
 	diag "containerd's log is kept in $keep"
-	# the shims' own warnings and errors first; containerd's routine "cleaning up after shim
-	# disconnected" would crowd them out
-	{ grep -E 'comp=shim.* level=|level=(warn|error).*comp=shim' "$keep" | grep -E 'level=(warn|error)'
+	# the shims' own warnings and errors first (lib/base/log.c writes "level=L comp=shim");
+	# containerd's routine "cleaning up after shim disconnected" would crowd them out
+	{ grep -E 'level=(warn|error) comp=shim' "$keep"
 	  grep -E 'level=(error|fatal)|panic' "$keep" | grep -v 'comp=shim'; } | head -n 8 |
 		sed -E 's/^time=[^ ]* //; s/^time="[^"]*" //' | cut -c1-240 |
 		while IFS= read -r line; do evidence "$line"; done
