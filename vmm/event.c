@@ -1,9 +1,13 @@
-/* epoll loop with a small registration table; an eventfd wakes the loop for stop(). */
+/* epoll loop with a small registration table; an eventfd wakes the loop for stop().
+ * A removed source is freed only before the next epoll_wait, never during a batch: a batch
+ * can still hold its events, and a registration made by an earlier callback could otherwise
+ * get the same memory and receive them (a stale EPOLLERR reset a fresh vsock connection). */
 #include "vmm/event.h"
 
 #include "base/err.h"
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,6 +18,7 @@ struct event_source {
 	int fd;
 	event_cb cb;
 	void *opaque;
+	bool removed;
 	struct event_source *next;
 };
 
@@ -21,8 +26,9 @@ struct event_loop {
 	int epfd;
 	int stopfd;
 	volatile int stopping;
-	pthread_mutex_t lock; /* guards sources */
+	pthread_mutex_t lock; /* guards sources, removed and each source's removed flag */
 	struct event_source *sources;
+	struct event_source *removed; /* freed before the next epoll_wait */
 };
 
 int event_loop_new(struct event_loop **ret, struct sbx_err *err)
@@ -48,6 +54,15 @@ int event_loop_new(struct event_loop **ret, struct sbx_err *err)
 	return 0;
 }
 
+static void free_sources(struct event_source *s)
+{
+	while (s) {
+		struct event_source *next = s->next;
+		free(s);
+		s = next;
+	}
+}
+
 void event_loop_free(struct event_loop *loop)
 {
 	if (!loop)
@@ -56,12 +71,8 @@ void event_loop_free(struct event_loop *loop)
 		close(loop->epfd);
 	if (loop->stopfd >= 0)
 		close(loop->stopfd);
-	struct event_source *s = loop->sources;
-	while (s) {
-		struct event_source *next = s->next;
-		free(s);
-		s = next;
-	}
+	free_sources(loop->sources);
+	free_sources(loop->removed);
 	pthread_mutex_destroy(&loop->lock);
 	free(loop);
 }
@@ -74,16 +85,18 @@ int event_add(struct event_loop *loop, int fd, uint32_t events, event_cb cb, voi
 	s->fd = fd;
 	s->cb = cb;
 	s->opaque = opaque;
+	/* before the source is listed: a failed add (fd already watched) must not touch the
+	 * registration that is there */
+	struct epoll_event ev = {.events = events, .data.ptr = s};
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = errno;
+		free(s);
+		return -e;
+	}
 	pthread_mutex_lock(&loop->lock);
 	s->next = loop->sources;
 	loop->sources = s;
 	pthread_mutex_unlock(&loop->lock);
-	struct epoll_event ev = {.events = events, .data.ptr = s};
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int e = errno;
-		event_del(loop, fd);
-		return -e;
-	}
 	return 0;
 }
 
@@ -115,29 +128,32 @@ int event_del(struct event_loop *loop, int fd)
 		if ((*pp)->fd == fd) {
 			found = *pp;
 			*pp = found->next;
+			found->removed = true;
+			found->next = loop->removed;
+			loop->removed = found;
 			break;
 		}
 	}
-	/* A source removed while its events are pending must not be called: mark it dead and
-	 * free it lazily is overkill here; instead the loop re-checks membership per event. */
 	pthread_mutex_unlock(&loop->lock);
-	free(found);
 	return found ? 0 : -ENOENT;
 }
 
-static int source_alive(struct event_loop *loop, struct event_source *s)
+static bool source_removed(struct event_loop *loop, struct event_source *s)
 {
 	pthread_mutex_lock(&loop->lock);
-	struct event_source *it = loop->sources;
-	while (it && it != s)
-		it = it->next;
+	bool removed = s->removed;
 	pthread_mutex_unlock(&loop->lock);
-	return it != NULL;
+	return removed;
 }
 
 int event_loop_poll_once(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[32];
+	pthread_mutex_lock(&loop->lock);
+	struct event_source *removed = loop->removed;
+	loop->removed = NULL;
+	pthread_mutex_unlock(&loop->lock);
+	free_sources(removed); /* the last batch that could name them is done */
 	int n = epoll_wait(loop->epfd, evs, 32, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -151,7 +167,7 @@ int event_loop_poll_once(struct event_loop *loop, int timeout_ms)
 			continue;
 		}
 		/* An earlier callback in this batch may have removed this source. */
-		if (!source_alive(loop, s))
+		if (source_removed(loop, s))
 			continue;
 		s->cb(s->opaque, evs[i].events);
 		ran++;
