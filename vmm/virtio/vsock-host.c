@@ -149,8 +149,8 @@ static void read_handshake(struct vconn *c)
 		c->state = VCONN_REQUESTED;
 		c->peer_buf_alloc = 0;
 		c->owed |= VC_OWE_REQUEST;
-		vsock_flush_rx(c->vs);
-		vconn_watch(c);
+		if (vsock_flush_rx(c->vs) == 0)
+			vconn_watch(c);
 		return;
 	}
 }
@@ -233,9 +233,8 @@ static void write_pending(struct vconn *c)
 	}
 	if (!c->pending_len)
 		c->pending_off = 0;
-	if (after_drain(c))
+	if (after_drain(c) || vsock_flush_rx(c->vs) < 0)
 		return;
-	vsock_flush_rx(c->vs);
 	vconn_watch(c);
 }
 

@@ -86,8 +86,9 @@ struct virtio_vsock {
 uint32_t vconn_credit(const struct vconn *c);
 /* Moves host data into rx buffers while the guest has credit and buffers. */
 void vsock_pull_host(struct virtio_vsock *vs, struct vconn *c);
-/* Sends owed control packets; signals the guest. */
-void vsock_flush_rx(struct virtio_vsock *vs);
+/* Sends owed control packets; signals the guest. -1: the device broke and every connection
+ * is gone, so the caller must not touch the one it holds. */
+int vsock_flush_rx(struct virtio_vsock *vs);
 /* Answers (host_port, guest_port) with RST (no connection needed). */
 void vsock_queue_rst(struct virtio_vsock *vs, uint32_t host_port, uint32_t guest_port);
 /* Every device-thread entry point calls this first: closes connections after a driver reset. */

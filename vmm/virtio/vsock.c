@@ -86,11 +86,14 @@ void vsock_queue_rst(struct virtio_vsock *vs, uint32_t host_port, uint32_t guest
 		vs->rst[vs->n_rst++] = (struct vsock_rst){host_port, guest_port};
 }
 
+/* 0: nothing more owed; 1: out of rx buffers; -1: the device broke and every connection,
+ * c included, is gone. */
 static int send_owed(struct virtio_vsock *vs, struct vconn *c)
 {
 	while (c->owed) {
-		if (pop_rx(vs) <= 0)
-			return -1;
+		int r = pop_rx(vs);
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
 		struct virtio_vsock_hdr h;
 		if (c->owed & VC_OWE_REQUEST) {
 			c->owed &= ~(unsigned)VC_OWE_REQUEST;
@@ -112,25 +115,43 @@ static int send_owed(struct virtio_vsock *vs, struct vconn *c)
 	return 0;
 }
 
-void vsock_flush_rx(struct virtio_vsock *vs)
+int vsock_flush_rx(struct virtio_vsock *vs)
 {
 	if (!vs->t)
-		return;
+		return 0;
 	while (vs->n_rst) {
-		if (pop_rx(vs) <= 0)
+		int r = pop_rx(vs);
+		if (r < 0)
+			return -1;
+		if (r == 0)
 			goto out;
-		struct vsock_rst r = vs->rst[--vs->n_rst];
+		struct vsock_rst rst = vs->rst[--vs->n_rst];
 		struct virtio_vsock_hdr h =
-		    make_hdr(vs, r.host_port, r.guest_port, VIRTIO_VSOCK_OP_RST);
+		    make_hdr(vs, rst.host_port, rst.guest_port, VIRTIO_VSOCK_OP_RST);
 		if (push_rx(vs, &h, 0) < 0)
-			return;
+			return -1;
 		vs->resets_sent++;
 	}
-	for (struct vconn *c = vs->conns; c; c = c->next)
-		if (send_owed(vs, c) < 0)
+	for (struct vconn *c = vs->conns; c; c = c->next) {
+		int r = send_owed(vs, c);
+		if (r < 0)
+			return -1;
+		if (r > 0)
 			break;
+	}
 out:
 	virtio_mmio_signal_used(vs->t, VSOCK_RXQ);
+	return 0;
+}
+
+/* Control packets go first, then one rx buffer is taken for data. send_owed's results. */
+static int pop_data_buffer(struct virtio_vsock *vs, struct vconn *c)
+{
+	int r = send_owed(vs, c);
+	if (r != 0)
+		return r;
+	r = pop_rx(vs);
+	return r > 0 ? 0 : r == 0 ? 1 : -1;
 }
 
 void vsock_pull_host(struct virtio_vsock *vs, struct vconn *c)
@@ -139,7 +160,12 @@ void vsock_pull_host(struct virtio_vsock *vs, struct vconn *c)
 	for (unsigned burst = 0; burst < VSOCK_RX_BURST && c->state == VCONN_OPEN && !c->host_eof;
 	     burst++) {
 		uint32_t credit = vconn_credit(c);
-		if (!credit || send_owed(vs, c) < 0 || pop_rx(vs) <= 0)
+		if (!credit)
+			break;
+		int r = pop_data_buffer(vs, c);
+		if (r < 0)
+			return; /* the device broke: c is gone */
+		if (r > 0)
 			break;
 		uint64_t room = vs->chain.in_len - VSOCK_HDR;
 		uint32_t want = credit < VSOCK_MAX_PKT ? credit : VSOCK_MAX_PKT;
@@ -168,8 +194,8 @@ void vsock_pull_host(struct virtio_vsock *vs, struct vconn *c)
 		c->tx_cnt += (uint32_t)got;
 		vs->bytes_to_guest += (uint64_t)got;
 	}
-	vsock_flush_rx(vs);
-	vconn_watch(c);
+	if (vsock_flush_rx(vs) == 0)
+		vconn_watch(c);
 }
 
 /* The one place guest packet headers are read: fills `h` in host order. -1: the header does

@@ -329,6 +329,34 @@ TEST(rx_buffers_too_small_for_a_header_need_reset)
 	rig_free(&r);
 }
 
+/* Host data arriving when the guest's rx buffers are too small breaks the device, and with it
+ * every connection, in the middle of moving that data: nothing may touch the connection after
+ * (ASan reports it). */
+TEST(host_data_meeting_a_too_small_rx_buffer_needs_reset_without_touching_the_closed_conn)
+{
+	struct rig r;
+	rig_init(&r);
+	char path[100], buf[64];
+	snprintf(path, sizeof(path), "%s_5001", r.uds);
+	int lfd = listen_at(path);
+	ASSERT_GE(lfd, 0);
+	struct virtio_vsock_hdr h;
+	guest_send(&r, 1112, 5001, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
+	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
+	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	int fd = accept(lfd, NULL, NULL);
+	ASSERT_GE(fd, 0);
+	for (uint16_t i = 0; i < QN; i++)
+		put_desc(&r, 0, i, buf_addr(0, i), 16, 2);
+	ASSERT_EQ(write(fd, "to the guest", 12), 12);
+	for (int i = 0; i < 50 && !(r.t.status & 0x40); i++)
+		event_loop_poll_once(r.loop, 10);
+	ASSERT_EQ(r.t.status & 0x40, 0x40);
+	close(fd);
+	close(lfd);
+	rig_free(&r);
+}
+
 TEST(bad_cid_and_long_socket_path_are_refused)
 {
 	struct virtio_vsock *vs;
