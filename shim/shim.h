@@ -103,9 +103,12 @@ int shim_vm_ensure(struct shim *s, unsigned mem_mib, struct sbx_err *err);
 void shim_vm_stop(struct shim *s);
 /* The agent client of a running VM, or -ENOTCONN with a message. Not under the lock. */
 int shim_agent(struct shim *s, struct ttrpc_client **ret, struct sbx_err *err);
-/* After a call to the guest timed out: logs what the VMM's threads are doing and the console's
- * last line, so a hung guest can be told from a hung VMM. */
-void shim_vm_log_unanswered(struct shim *s, const char *what);
+/* After a call to the guest timed out (code ETIMEDOUT) or lost its connection (ECONNRESET):
+ * logs what the VMM's threads are doing and the last lines of the VMM's log and the console,
+ * so a hung guest can be told from a hung VMM, and a reset from the guest from one of ours.
+ * Other codes are the guest's own answers and log nothing. */
+void shim_vm_log_lost_call(struct shim *s, const char *verb, const char *id,
+			   const struct sbx_err *err);
 /* The pid containerd sees for every task: the VMM's (kata does the same), else the shim's. */
 uint32_t shim_task_pid(struct shim *s);
 

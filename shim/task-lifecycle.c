@@ -228,8 +228,7 @@ TASK_HANDLER(task_create)
 	int r = create_in_vm(s, c, in, err);
 	if (r < 0) {
 		log_error("create %s: %s", in->id, err->msg);
-		if (err->code == ETIMEDOUT)
-			shim_vm_log_unanswered(s, in->id);
+		shim_vm_log_lost_call(s, "create", in->id, err);
 		remove_from_guest(s, c);
 		pthread_mutex_lock(&s->lock);
 		c->init.starting = false;
@@ -299,6 +298,8 @@ TASK_HANDLER(task_start)
 	pthread_mutex_unlock(&s->lock);
 
 	int r = start_in_guest(s, p, err);
+	if (r < 0)
+		shim_vm_log_lost_call(s, "start", in->id, err);
 	pthread_mutex_lock(&s->lock);
 	if (r < 0) {
 		p->starting = false;

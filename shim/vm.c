@@ -291,17 +291,23 @@ void shim_vm_stop(struct shim *s)
 		v = 0; /* reset for a later VM */
 }
 
-void shim_vm_log_unanswered(struct shim *s, const char *what)
+void shim_vm_log_lost_call(struct shim *s, const char *verb, const char *id,
+			   const struct sbx_err *err)
 {
-	char threads[512] = "", console[256] = "";
+	if (err->code != ETIMEDOUT && err->code != ECONNRESET)
+		return;
+	char threads[512] = "", vmm_log[320] = "", console[256] = "";
 	pthread_mutex_lock(&s->lock);
 	if (s->sb) {
 		sandbox_vmm_threads(s->sb, threads, sizeof(threads));
+		sandbox_vmm_log_tail(s->sb, vmm_log, sizeof(vmm_log));
 		sandbox_console_tail(s->sb, console, sizeof(console));
 	}
 	pthread_mutex_unlock(&s->lock);
-	log_warn("%s: the guest does not answer; vmm threads: %s; console: %s", what,
-		 threads[0] ? threads : "(none)", console);
+	log_warn("%s %s: %s (%s); vmm threads: %s; vmm log: %s; console: %s", verb, id, err->msg,
+		 err->code == ETIMEDOUT ? "the guest does not answer"
+					: "the connection to the guest agent was lost",
+		 threads[0] ? threads : "(none)", vmm_log, console);
 }
 
 int shim_agent(struct shim *s, struct ttrpc_client **ret, struct sbx_err *err)

@@ -4,12 +4,14 @@
  * reaches whoever listens on "<uds>_<P>". Every socket is non-blocking and owned by the device
  * thread; nothing a peer or the guest does can block it. */
 #define _GNU_SOURCE
+#include "base/log.h"
 #include "base/parse.h"
 #include "vmm/event.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/virtio/vsock-internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,19 @@ void vconn_reset(struct vconn *c)
 	if (c->state != VCONN_HANDSHAKE)
 		vsock_queue_rst(c->vs, c->host_port, c->guest_port);
 	vconn_destroy(c);
+}
+
+void vconn_abort(struct vconn *c, const char *fmt, ...)
+{
+	char why[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_ratelimited(&c->vs->abort_log, LOG_LEVEL_WARN,
+			"vsock: reset host port %u, guest port %u: %s", c->host_port, c->guest_port,
+			why);
+	vconn_reset(c);
 }
 
 void vsock_close_all(struct virtio_vsock *vs)
@@ -224,7 +239,8 @@ static void write_pending(struct vconn *c)
 		if (w < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (w <= 0) {
-			vconn_reset(c);
+			vconn_abort(c, "writing guest data to the host socket failed: %s",
+				    strerror(errno));
 			return;
 		}
 		c->pending_off += (uint32_t)w;
@@ -245,7 +261,7 @@ void vconn_guest_accepted(struct vconn *c)
 	/* Nothing was written to this socket before, so a short line always fits its buffer;
 	 * only a peer that is already gone fails here. */
 	if (send(c->fd, ok, (size_t)n, MSG_NOSIGNAL) != n) {
-		vconn_reset(c);
+		vconn_abort(c, "the host peer left before the guest accepted");
 		return;
 	}
 	c->state = VCONN_OPEN;
@@ -303,7 +319,8 @@ static void on_conn(void *opaque, uint32_t events)
 	if (events & (EPOLLHUP | EPOLLRDHUP))
 		c->hup = true;
 	if (events & EPOLLERR) {
-		vconn_reset(c);
+		vconn_abort(c, "the host socket reported an error (its peer closed with data "
+			       "unread, or failed)");
 	} else if (c->state == VCONN_HANDSHAKE) {
 		read_handshake(c);
 	} else if (events & EPOLLOUT) {

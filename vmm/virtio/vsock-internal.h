@@ -3,6 +3,7 @@
  * transport lock held. */
 #pragma once
 
+#include "base/log.h"
 #include "vmm/virtio/queue.h"
 
 #include <linux/virtio_vsock.h>
@@ -80,6 +81,7 @@ struct virtio_vsock {
 	unsigned n_rst;
 	struct vq_chain chain;
 	uint64_t bytes_to_host, bytes_to_guest, resets_sent;
+	struct log_ratelimit abort_log;
 };
 
 /* vsock.c */
@@ -112,4 +114,7 @@ void vconn_watch(struct vconn *c);
 void vconn_destroy(struct vconn *c);
 /* RST to the guest, then destroy. */
 void vconn_reset(struct vconn *c);
+/* vconn_reset for anything but an orderly close, with the reason in the VMM's log (rate
+ * limited: the guest can cause these). */
+void vconn_abort(struct vconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vsock_close_all(struct virtio_vsock *vs);

@@ -239,7 +239,7 @@ int virtio_vsock_handle_tx(struct virtio_vsock *vs, const struct vq_chain *ch)
 	switch (h.op) {
 	case VIRTIO_VSOCK_OP_REQUEST:
 		if (c) {
-			vconn_reset(c);
+			vconn_abort(c, "the guest asked again for a connection that exists");
 			break;
 		}
 		c = vconn_connect_host(vs, h.dst_port, h.src_port);
@@ -255,16 +255,20 @@ int virtio_vsock_handle_tx(struct virtio_vsock *vs, const struct vq_chain *ch)
 		if (c && c->state == VCONN_REQUESTED)
 			vconn_guest_accepted(c);
 		else if (c)
-			vconn_reset(c);
+			vconn_abort(c, "the guest accepted a connection that was not asked for");
 		else
 			vsock_queue_rst(vs, h.dst_port, h.src_port);
 		break;
 	case VIRTIO_VSOCK_OP_RW:
 		if (!c)
 			vsock_queue_rst(vs, h.dst_port, h.src_port);
-		else if (c->state != VCONN_OPEN || c->guest_done_sending ||
-			 vconn_to_host(c, ch->out, ch->n_out, VSOCK_HDR, h.len) < 0)
-			vconn_reset(c);
+		else if (c->state != VCONN_OPEN)
+			vconn_abort(c, "guest data before the connection was open");
+		else if (c->guest_done_sending)
+			vconn_abort(c, "guest data after the guest shut down sending");
+		else if (vconn_to_host(c, ch->out, ch->n_out, VSOCK_HDR, h.len) < 0)
+			vconn_abort(c,
+				    "the host socket failed or the guest sent beyond its credit");
 		break;
 	case VIRTIO_VSOCK_OP_CREDIT_UPDATE:
 		if (c)
@@ -279,12 +283,18 @@ int virtio_vsock_handle_tx(struct virtio_vsock *vs, const struct vq_chain *ch)
 			vconn_guest_shutdown(c, h.flags);
 		break;
 	case VIRTIO_VSOCK_OP_RST:
+		/* an orderly close ends with the guest's SHUTDOWN first; a refused connect is
+		 * expected while a host program waits for a guest port to open */
+		if (c && c->state == VCONN_OPEN && !c->guest_done_sending)
+			log_ratelimited(&vs->abort_log, LOG_LEVEL_WARN,
+					"vsock: the guest reset host port %u, guest port %u",
+					c->host_port, c->guest_port);
 		if (c)
 			vconn_destroy(c);
 		break;
 	default:
 		if (c)
-			vconn_reset(c);
+			vconn_abort(c, "unknown op %u from the guest", h.op);
 		else
 			vsock_queue_rst(vs, h.dst_port, h.src_port);
 	}

@@ -4,18 +4,20 @@
 #define _GNU_SOURCE
 #include "tap.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "vmm/event.h"
 #include "vmm/mem.h"
 #include "vmm/virtio/devices.h"
 #include "vmm/virtio/mmio.h"
 
+#include <fcntl.h>
 #include <linux/virtio_vsock.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#define RAM (1u << 20)
+#define RAM (2u << 20) /* holds every queue's QN buffers: buf_addr(2, QN - 1) + 0x8000 */
 #define QN 16
 #define RX_BUF 4096
 #define GUEST_CID 3
@@ -353,6 +355,51 @@ TEST(host_data_meeting_a_too_small_rx_buffer_needs_reset_without_touching_the_cl
 		event_loop_poll_once(r.loop, 10);
 	ASSERT_EQ(r.t.status & 0x40, 0x40);
 	close(fd);
+	close(lfd);
+	rig_free(&r);
+}
+
+/* A reset other than an orderly close names its reason in the VMM's log, so a host program
+ * that sees ECONNRESET can be told why; an orderly close logs nothing. */
+TEST(resets_that_are_not_an_orderly_close_are_logged_with_their_reason)
+{
+	int logp[2];
+	ASSERT_EQ(pipe2(logp, O_NONBLOCK | O_CLOEXEC), 0);
+	log_init("vmm", NULL, LOG_LEVEL_WARN, logp[1]);
+	struct rig r;
+	rig_init(&r);
+	char path[100], buf[64], logged[2048];
+	snprintf(path, sizeof(path), "%s_5002", r.uds);
+	int lfd = listen_at(path);
+	ASSERT_GE(lfd, 0);
+	struct virtio_vsock_hdr h;
+	guest_send(&r, 1113, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
+	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
+	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	/* the guest asks again for the connection it has: reset, and said why */
+	guest_send(&r, 1113, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
+	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
+	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RST);
+	/* a second connection the guest resets without shutting it down first */
+	guest_send(&r, 1114, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
+	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
+	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	guest_send(&r, 1114, 5002, VIRTIO_VSOCK_OP_RST, NULL, 0);
+	/* a third one closed in order: SHUTDOWN, then our RST */
+	guest_send(&r, 1115, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
+	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
+	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	guest_send(&r, 1115, 5002, VIRTIO_VSOCK_OP_SHUTDOWN, NULL, 0);
+	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
+	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RST);
+	log_init("test", NULL, LOG_LEVEL_WARN, 2);
+	ssize_t n = read(logp[0], logged, sizeof(logged) - 1);
+	logged[n > 0 ? n : 0] = '\0';
+	ASSERT_TRUE(strstr(logged, "guest port 1113: the guest asked again") != NULL);
+	ASSERT_TRUE(strstr(logged, "the guest reset host port 5002, guest port 1114") != NULL);
+	ASSERT_TRUE(strstr(logged, "1115") == NULL);
+	close(logp[0]);
+	close(logp[1]);
 	close(lfd);
 	rig_free(&r);
 }
