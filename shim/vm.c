@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "proto/agent.pb-c.h"
 #include "proto/shim.pb-c.h"
+#include "proto/vmm.pb-c.h"
 #include "sandbox/sandbox.h"
 #include "shim/bootstrap.h"
 #include "shim/console.h"
@@ -291,23 +292,60 @@ void shim_vm_stop(struct shim *s)
 		v = 0; /* reset for a later VM */
 }
 
+/* Where each vCPU is, from the VMM's SampleVcpus: "vcpu0 rip 0x... rflags 0x...". */
+static void vcpu_samples(const char *api, char *buf, size_t max)
+{
+	struct sbx_err err = {0};
+	struct ttrpc_client *vmm = NULL;
+	ProtobufCMessage *resp = NULL;
+	Sbx__Vmm__V1__Empty empty = SBX__VMM__V1__EMPTY__INIT;
+	if (ttrpc_client_dial_unix(api, &vmm, &err) < 0 ||
+	    ttrpc_client_call(vmm, "sbx.vmm.v1.Vmm", "SampleVcpus", &empty.base,
+			      &sbx__vmm__v1__sample_vcpus_response__descriptor, &resp, 5000,
+			      &err) < 0) {
+		snprintf(buf, max, "(%.120s)", err.msg); /* a dial or call error: short */
+		ttrpc_client_free(vmm);
+		return;
+	}
+	const Sbx__Vmm__V1__SampleVcpusResponse *out = (const void *)resp;
+	size_t n = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < out->n_vcpus && n < max; i++) {
+		const Sbx__Vmm__V1__VcpuSample *v = out->vcpus[i];
+		int w = v->sampled ? snprintf(buf + n, max - n, "%svcpu%u rip %#llx rflags %#llx",
+					      n ? " " : "", v->id, (unsigned long long)v->rip,
+					      (unsigned long long)v->rflags)
+				   : snprintf(buf + n, max - n, "%svcpu%u not sampled",
+					      n ? " " : "", v->id);
+		n += w > 0 ? (size_t)w : 0;
+	}
+	protobuf_c_message_free_unpacked(resp, NULL);
+	ttrpc_client_free(vmm);
+}
+
 void shim_vm_log_lost_call(struct shim *s, const char *verb, const char *id,
 			   const struct sbx_err *err)
 {
 	if (err->code != ETIMEDOUT && err->code != ECONNRESET)
 		return;
-	char threads[512] = "", vmm_log[320] = "", console[256] = "";
+	char threads[512] = "", vmm_log[320] = "", console[256] = "", api[300] = "",
+	     vcpus[256] = "(no VM)";
 	pthread_mutex_lock(&s->lock);
 	if (s->sb) {
 		sandbox_vmm_threads(s->sb, threads, sizeof(threads));
 		sandbox_vmm_log_tail(s->sb, vmm_log, sizeof(vmm_log));
 		sandbox_console_tail(s->sb, console, sizeof(console));
+		snprintf(api, sizeof(api), "%s", s->sb->api);
 	}
 	pthread_mutex_unlock(&s->lock);
-	log_warn("%s %s: %s (%s); vmm threads: %s; vmm log: %s; console: %s", verb, id, err->msg,
+	/* out of the lock: the VMM takes up to a second to kick its vCPUs */
+	if (api[0])
+		vcpu_samples(api, vcpus, sizeof(vcpus));
+	log_warn("%s %s: %s (%s); vmm threads: %s; vcpus: %s; vmm log: %s; console: %s", verb, id,
+		 err->msg,
 		 err->code == ETIMEDOUT ? "the guest does not answer"
 					: "the connection to the guest agent was lost",
-		 threads[0] ? threads : "(none)", vmm_log, console);
+		 threads[0] ? threads : "(none)", vcpus, vmm_log, console);
 }
 
 int shim_agent(struct shim *s, struct ttrpc_client **ret, struct sbx_err *err)

@@ -13,6 +13,11 @@ diag() { echo "# $*"; }
 # (a log cut to its last lines, as CI shows it, then still says why)
 evidence() { echo "# evidence: $*"; }
 
+# guest_symbol ADDR: the guest kernel function holding ADDR (from the built vmlinux's symbols).
+guest_symbol() {
+	addr2line -f -e "$REPO/build/guest/vmlinux" "$1" 2>/dev/null | head -n 1
+}
+
 # check NAME CMD...: passes when CMD exits 0; on failure shows CMD's output.
 check() {
 	local name=$1 out

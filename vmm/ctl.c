@@ -9,6 +9,7 @@
 #include "vmm/dev/boot-timer.h"
 #include "vmm/seccomp.h"
 #include "vmm/virtio/devices.h"
+#include "vmm/vcpu.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
 
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #define SERVICE "sbx.vmm.v1.Vmm"
+#define SAMPLE_TIMEOUT_MS 1000 /* a vCPU stuck in the host kernel is reported, not waited for */
 
 static const char *const exit_names[16] = {
     [2] = "io",
@@ -165,6 +167,32 @@ static int h_boot_times(void *ctx, struct ttrpc_call *call, const ProtobufCMessa
 	return 0;
 }
 
+static int h_sample_vcpus(void *ctx, struct ttrpc_call *call, const ProtobufCMessage *req,
+			  ProtobufCMessage *resp, struct sbx_err *err)
+{
+	struct vm *vm = ((struct vmm_ctl *)ctx)->vm;
+	Sbx__Vmm__V1__SampleVcpusResponse *out = (void *)resp;
+	vm_sample_vcpus(vm, SAMPLE_TIMEOUT_MS);
+	out->vcpus = ttrpc_call_alloc(call, vm->n_vcpus * sizeof(*out->vcpus) + 1);
+	if (!out->vcpus)
+		return sbx_fail(err, ENOMEM, "sample vcpus");
+	pthread_mutex_lock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->n_vcpus; i++) {
+		Sbx__Vmm__V1__VcpuSample *v = ttrpc_call_alloc(call, sizeof(*v));
+		if (!v)
+			break;
+		sbx__vmm__v1__vcpu_sample__init(v);
+		v->id = i;
+		v->sampled = vm->vcpus[i]->sampled;
+		v->rip = vm->vcpus[i]->rip;
+		v->rsp = vm->vcpus[i]->rsp;
+		v->rflags = vm->vcpus[i]->rflags;
+		out->vcpus[out->n_vcpus++] = v;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	return out->n_vcpus == vm->n_vcpus ? 0 : sbx_fail(err, ENOMEM, "sample vcpus");
+}
+
 #define EMPTY &sbx__vmm__v1__empty__descriptor
 static const struct ttrpc_method methods[] = {
     {SERVICE, "Ping", EMPTY, &sbx__vmm__v1__ping_response__descriptor, h_ping},
@@ -174,6 +202,8 @@ static const struct ttrpc_method methods[] = {
     {SERVICE, "InsertDisk", &sbx__vmm__v1__insert_disk_request__descriptor, EMPTY, h_insert_disk},
     {SERVICE, "Stats", EMPTY, &sbx__vmm__v1__stats_response__descriptor, h_stats},
     {SERVICE, "BootTimes", EMPTY, &sbx__vmm__v1__boot_times_response__descriptor, h_boot_times},
+    {SERVICE, "SampleVcpus", EMPTY, &sbx__vmm__v1__sample_vcpus_response__descriptor,
+     h_sample_vcpus},
 };
 
 struct accept_args {

@@ -172,9 +172,10 @@ static void *vcpu_thread(void *arg)
 		if (!vm_vcpu_park_if_paused(v->vm))
 			break;
 		/* A pause kick left immediate_exit set; clear it once we are running again. */
-		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 		if (stopping(v))
 			break;
+		vm_vcpu_sample_if_asked(v->vm, v);
 		if (v->vm->first_run_ns == 0) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC), zero = 0;
 			__atomic_compare_exchange_n(&v->vm->first_run_ns, &zero, now, false,

@@ -3,9 +3,11 @@
 #define _GNU_SOURCE
 #include "vmm/vm.h"
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "vmm/vcpu.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -183,4 +185,47 @@ bool vm_vcpu_park_if_paused(struct vm *vm)
 	bool go_on = vm->stop == VM_STOP_NONE;
 	pthread_mutex_unlock(&vm->stop_lock);
 	return go_on;
+}
+
+void vm_sample_vcpus(struct vm *vm, int timeout_ms)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vm->vcpus[i]->sampled = false;
+	uint64_t gen = vm->sample_gen + 1;
+	__atomic_store_n(&vm->sample_gen, gen, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->n_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	struct timespec dl = clock_deadline(CLOCK_REALTIME, timeout_ms);
+	pthread_mutex_lock(&vm->stop_lock);
+	for (;;) {
+		unsigned done = 0;
+		for (unsigned i = 0; i < vm->n_vcpus; i++)
+			done += vm->vcpus[i]->sample_seen == gen;
+		if (done == vm->n_vcpus || vm->stop != VM_STOP_NONE ||
+		    pthread_cond_timedwait(&vm->stop_cond, &vm->stop_lock, &dl) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vm_vcpu_sample_if_asked(struct vm *vm, struct vcpu *v)
+{
+	/* seq_cst, like the store of immediate_exit before it: a request this load misses comes
+	 * with a kick that lands after that store, so KVM_RUN returns at once and we get here
+	 * again */
+	uint64_t gen = __atomic_load_n(&vm->sample_gen, __ATOMIC_SEQ_CST);
+	if (gen == v->sample_seen)
+		return;
+	struct kvm_regs regs;
+	bool ok = ioctl(v->fd, KVM_GET_REGS, &regs) == 0;
+	pthread_mutex_lock(&vm->stop_lock);
+	v->sampled = ok;
+	v->rip = ok ? regs.rip : 0;
+	v->rsp = ok ? regs.rsp : 0;
+	v->rflags = ok ? regs.rflags : 0;
+	v->sample_seen = gen;
+	pthread_cond_broadcast(&vm->stop_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
 }

@@ -40,6 +40,7 @@ struct vm {
 	char stop_detail[SBX_ERR_MAX];
 	bool paused;           /* guarded by stop_lock */
 	unsigned n_parked;     /* vCPUs parked by a pause */
+	uint64_t sample_gen;   /* vm_sample_vcpus requests, guarded by stop_lock */
 	uint64_t first_run_ns; /* CLOCK_MONOTONIC of the first KVM_RUN */
 	uint64_t exits[16];    /* by vm_exit_counter */
 };
@@ -66,6 +67,12 @@ void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 /* For vCPU threads: parks while paused. Returns false when the VM is stopping. */
 bool vm_vcpu_park_if_paused(struct vm *vm);
+/* Kicks every vCPU out of KVM_RUN to record its registers (vcpu->rip etc.), and lets it run on.
+ * Waits at most timeout_ms; a vCPU that has not come back (or is paused) is left with
+ * sampled false. */
+void vm_sample_vcpus(struct vm *vm, int timeout_ms);
+/* For vCPU threads, just before KVM_RUN: records the registers if a sample was asked for. */
+void vm_vcpu_sample_if_asked(struct vm *vm, struct vcpu *v);
 
 /* Starts every vCPU thread, waits until something requests a stop, stops and joins the vCPUs.
  * Returns the reason. */

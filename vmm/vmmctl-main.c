@@ -1,5 +1,5 @@
 /* sbx-vmmctl: calls sbx-vmm's control API.
- *   sbx-vmmctl SOCKET ping|pause|resume|shutdown|stats|boot-times
+ *   sbx-vmmctl SOCKET ping|pause|resume|shutdown|stats|boot-times|sample-vcpus
  *   sbx-vmmctl SOCKET insert-disk SLOT PATH [ro] [serial=ID] */
 #include "base/err.h"
 #include "base/parse.h"
@@ -39,6 +39,19 @@ static void print_stats(const Sbx__Vmm__V1__StatsResponse *s)
 		       s->devices[i]->needs_reset);
 }
 
+static void print_samples(const Sbx__Vmm__V1__SampleVcpusResponse *s)
+{
+	for (size_t i = 0; i < s->n_vcpus; i++) {
+		const Sbx__Vmm__V1__VcpuSample *v = s->vcpus[i];
+		if (v->sampled)
+			printf("vcpu %u rip %#llx rsp %#llx rflags %#llx\n", v->id,
+			       (unsigned long long)v->rip, (unsigned long long)v->rsp,
+			       (unsigned long long)v->rflags);
+		else
+			printf("vcpu %u not sampled\n", v->id);
+	}
+}
+
 static int run(struct ttrpc_client *c, int argc, char **argv, struct sbx_err *err)
 {
 	Sbx__Vmm__V1__Empty empty = SBX__VMM__V1__EMPTY__INIT;
@@ -67,6 +80,11 @@ static int run(struct ttrpc_client *c, int argc, char **argv, struct sbx_err *er
 			 &sbx__vmm__v1__boot_times_response__descriptor, &resp, err);
 		if (r == 0)
 			print_boot_times((Sbx__Vmm__V1__BootTimesResponse *)resp);
+	} else if (!strcmp(verb, "sample-vcpus")) {
+		r = call(c, "SampleVcpus", &empty.base,
+			 &sbx__vmm__v1__sample_vcpus_response__descriptor, &resp, err);
+		if (r == 0)
+			print_samples((Sbx__Vmm__V1__SampleVcpusResponse *)resp);
 	} else if (!strcmp(verb, "insert-disk") && argc >= 5) {
 		Sbx__Vmm__V1__InsertDiskRequest req = SBX__VMM__V1__INSERT_DISK_REQUEST__INIT;
 		r = parse_u32(argv[3], 0, 255, &req.slot, err);
@@ -95,7 +113,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr, "usage: sbx-vmmctl SOCKET ping|pause|resume|shutdown|stats|"
-				"boot-times|insert-disk SLOT PATH [ro] [serial=ID]\n");
+				"boot-times|sample-vcpus|insert-disk SLOT PATH [ro] [serial=ID]\n");
 		return 2;
 	}
 	struct sbx_err err = {0};

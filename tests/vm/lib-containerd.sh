@@ -121,6 +121,11 @@ _ctrd_keep_log() {
 	  grep -E 'level=(error|fatal)|panic' "$keep" | grep -v 'comp=shim'; } | head -n 8 |
 		sed -E 's/^time=[^ ]* //; s/^time="[^"]*" //' | cut -c1-240 |
 		while IFS= read -r line; do evidence "$line"; done
+	# a shim that lost a call to the guest sampled where its vCPUs were: name the functions
+	grep -oE 'vcpu[0-9]+ rip 0x[0-9a-f]+' "$keep" | sort -u | head -n 4 |
+		while read -r vcpu _ rip; do
+			evidence "$vcpu was at $(guest_symbol "$rip") ($rip)"
+		done
 }
 
 ctrd_stop() {

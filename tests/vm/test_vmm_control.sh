@@ -1,6 +1,7 @@
 #!/bin/bash
 # sbx-vmm's control API through sbx-vmmctl: Ping, BootTimes, Pause/Resume, Stats, InsertDisk into
-# a spare slot (the guest sees the new capacity and serial), Shutdown, and refused requests.
+# a spare slot (the guest sees the new capacity and serial), SampleVcpus, Shutdown, and refused
+# requests.
 source "$(dirname "$0")/../lib.sh"
 cd "$REPO"
 initrd=$REPO/build/test-guest/initrd.img
@@ -68,9 +69,27 @@ expect_match "--boot-timer prints each milestone on stderr" 'boot-timer: milesto
 [ -e "$api" ] && not_ok "the API socket is removed at exit" || ok "the API socket is removed at exit"
 
 "$BIN/sbx-vmm" --kernel build/guest/vmlinux --initrd "$initrd" --api "$api" --console none \
-	--cmdline "quiet rdinit=/bin/sh" </dev/null >/dev/null 2>&1 &
+	--cpus 2 --cmdline "quiet rdinit=/bin/sh" </dev/null >/dev/null 2>&1 &
 vmm_pid=$!
 wait_for 60 "$ctl" "$api" ping
+# SampleVcpus: where each vCPU is, for a guest that stops answering. An idle guest is in the
+# kernel's idle loop; the first sample may come before the kernel runs at all.
+idle_guest() {
+	samples=$("$ctl" "$api" sample-vcpus) || return 1
+	[ "$(grep -c '^vcpu [01] rip 0xffffffff8' <<<"$samples")" -eq 2 ]
+}
+if wait_for 120 idle_guest; then
+	ok "SampleVcpus reports both vCPUs in the guest kernel"
+	sym=$(guest_symbol "$(awk '$1 == "vcpu" && $2 == 0 {print $4}' <<<"$samples")")
+	[ -n "$sym" ] && [ "$sym" != "??" ] && ok "vCPU 0's rip names a kernel function ($sym)" ||
+		not_ok "vCPU 0's rip names a kernel function: got '$sym' for: $samples"
+else
+	not_ok "SampleVcpus reports both vCPUs in the guest kernel: ${samples:-no answer}"
+fi
+check "Pause before a sample" "$ctl" "$api" pause
+expect_eq "a paused vCPU is reported, not waited for" "vcpu 0 not sampled
+vcpu 1 not sampled" "$("$ctl" "$api" sample-vcpus)"
+check "Resume after the sample" "$ctl" "$api" resume
 check "Shutdown" "$ctl" "$api" shutdown
 wait "$vmm_pid"
 expect_eq "Shutdown stops the VM (exit 5)" 5 "$?"
