@@ -62,6 +62,14 @@ postmortem() {
 		diag "thread ${t##*/} $(cat "$t/comm") state=$(awk '{print $3}' "$t/stat")" \
 			"wchan=$(cat "$t/wchan" 2>/dev/null) $(head -n 3 "$t/stack" 2>/dev/null | tr '\n' ' ')"
 	done
+	# a VMM with a control socket: where its guest's vCPUs are
+	local api
+	api=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -A1 -x -- --api | tail -n 1)
+	[ -S "$api" ] && timeout 10 "$BIN/sbx-vmmctl" "$api" sample-vcpus | grep '^vcpu ' |
+		while read -r _ id what rip _; do
+			[ "$what" = rip ] && diag "vcpu $id at $(guest_symbol "$rip") ($rip)" ||
+				diag "vcpu $id $what $rip"
+		done
 	command -v gdb >/dev/null &&
 		timeout 60 gdb -q -batch -p "$pid" -ex 'thread apply all bt 8' 2>/dev/null |
 		grep -E '^(Thread|#)' | head -n 60 | sed 's/^/# /'
