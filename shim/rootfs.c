@@ -124,20 +124,16 @@ static void image_path(Sbx__Shim__V1__Mount **mounts, size_t n, const char *id, 
 static int insert_disk(struct shim *s, unsigned slot, const char *path, const char *serial,
 		       struct sbx_err *err)
 {
-	struct ttrpc_client *vmm = NULL;
-	if (ttrpc_client_dial_unix(s->sb->api, &vmm, err) < 0)
-		return -err->code;
 	Sbx__Vmm__V1__InsertDiskRequest req = SBX__VMM__V1__INSERT_DISK_REQUEST__INIT;
 	req.slot = slot;
 	req.path = (char *)path;
 	req.read_only = true;
 	req.serial = (char *)serial;
 	ProtobufCMessage *resp = NULL;
-	int r = ttrpc_client_call(vmm, "sbx.vmm.v1.Vmm", "InsertDisk", &req.base,
-				  &sbx__vmm__v1__empty__descriptor, &resp, 30000, err);
+	int r = ttrpc_call_unix(s->sb->api, "sbx.vmm.v1.Vmm", "InsertDisk", &req.base,
+				&sbx__vmm__v1__empty__descriptor, &resp, 30000, err);
 	if (resp)
 		protobuf_c_message_free_unpacked(resp, NULL);
-	ttrpc_client_free(vmm);
 	return r;
 }
 

@@ -296,15 +296,12 @@ void shim_vm_stop(struct shim *s)
 static void vcpu_samples(const char *api, char *buf, size_t max)
 {
 	struct sbx_err err = {0};
-	struct ttrpc_client *vmm = NULL;
 	ProtobufCMessage *resp = NULL;
 	Sbx__Vmm__V1__Empty empty = SBX__VMM__V1__EMPTY__INIT;
-	if (ttrpc_client_dial_unix(api, &vmm, &err) < 0 ||
-	    ttrpc_client_call(vmm, "sbx.vmm.v1.Vmm", "SampleVcpus", &empty.base,
-			      &sbx__vmm__v1__sample_vcpus_response__descriptor, &resp, 5000,
-			      &err) < 0) {
+	if (ttrpc_call_unix(api, "sbx.vmm.v1.Vmm", "SampleVcpus", &empty.base,
+			    &sbx__vmm__v1__sample_vcpus_response__descriptor, &resp, 5000,
+			    &err) < 0) {
 		snprintf(buf, max, "(%.120s)", err.msg); /* a dial or call error: short */
-		ttrpc_client_free(vmm);
 		return;
 	}
 	const Sbx__Vmm__V1__SampleVcpusResponse *out = (const void *)resp;
@@ -320,7 +317,6 @@ static void vcpu_samples(const char *api, char *buf, size_t max)
 		n += w > 0 ? (size_t)w : 0;
 	}
 	protobuf_c_message_free_unpacked(resp, NULL);
-	ttrpc_client_free(vmm);
 }
 
 void shim_vm_log_lost_call(struct shim *s, const char *verb, const char *id,

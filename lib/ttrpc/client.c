@@ -238,3 +238,16 @@ int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *m
 	free(p);
 	return res;
 }
+
+int ttrpc_call_unix(const char *path, const char *service, const char *method,
+		    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+		    ProtobufCMessage **ret_resp, int timeout_ms, struct sbx_err *err)
+{
+	struct ttrpc_client *c = NULL;
+	int r = ttrpc_client_dial_unix(path, &c, err);
+	if (r < 0)
+		return r;
+	r = ttrpc_client_call(c, service, method, req, resp_desc, ret_resp, timeout_ms, err);
+	ttrpc_client_free(c);
+	return r;
+}

@@ -21,3 +21,8 @@ void ttrpc_client_free(struct ttrpc_client *c);
 int ttrpc_client_call(struct ttrpc_client *c, const char *service, const char *method,
 		      const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
 		      ProtobufCMessage **ret_resp, int timeout_ms, struct sbx_err *err);
+/* One call on a connection of its own to a unix socket, closed afterwards: for a caller that
+ * talks to a server once (the shim to its VMM), not often enough to keep a client. */
+int ttrpc_call_unix(const char *path, const char *service, const char *method,
+		    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+		    ProtobufCMessage **ret_resp, int timeout_ms, struct sbx_err *err);

@@ -381,3 +381,45 @@ TEST(round_trip_latency_over_a_unix_socket)
 	close(l);
 	ttrpc_server_free(s);
 }
+
+struct accept_args {
+	struct ttrpc_server *s;
+	int listen_fd;
+};
+
+static void *tt_accept_thread(void *arg)
+{
+	struct accept_args *a = arg;
+	ttrpc_server_accept_loop(a->s, a->listen_fd);
+	return NULL;
+}
+
+TEST(one_call_on_a_connection_of_its_own)
+{
+	struct ttrpc_server *s = NULL;
+	struct sbx_err err = {0};
+	ASSERT_EQ(ttrpc_server_new(tt_methods, 2, NULL, &s, &err), 0);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/once.sock", tap_tmpdir());
+	struct accept_args a = {s, ttrpc_listen_unix(path, &err)};
+	ASSERT_GE(a.listen_fd, 0);
+	pthread_t t;
+	ASSERT_EQ(pthread_create(&t, NULL, tt_accept_thread, &a), 0);
+	Sbx__Shim__V1__ConnectRequest req = SBX__SHIM__V1__CONNECT_REQUEST__INIT;
+	req.id = "demo";
+	ProtobufCMessage *resp = NULL;
+	int r = ttrpc_call_unix(path, "containerd.task.v2.Task", "Connect", &req.base,
+				&sbx__shim__v1__connect_response__descriptor, &resp, 5000, &err);
+	shutdown(a.listen_fd, SHUT_RDWR); /* ends the accept loop */
+	pthread_join(t, NULL);
+	close(a.listen_fd);
+	ASSERT_EQ(r, 0);
+	ASSERT_EQ(((Sbx__Shim__V1__ConnectResponse *)resp)->shim_pid, 1234);
+	protobuf_c_message_free_unpacked(resp, NULL);
+	/* the server's answer and a socket nobody listens on both come back as errors */
+	ASSERT_EQ(ttrpc_call_unix(path, "containerd.task.v2.Task", "Connect", &req.base,
+				  &sbx__shim__v1__connect_response__descriptor, &resp, 5000, &err),
+		  -ECONNREFUSED);
+	ASSERT_TRUE(strstr(err.msg, path) != NULL);
+	ttrpc_server_free(s);
+}
