@@ -8,8 +8,8 @@
 #include "ttrpc/server.h"
 #include "vmm/dev/boot-timer.h"
 #include "vmm/seccomp.h"
-#include "vmm/virtio/devices.h"
 #include "vmm/vcpu.h"
+#include "vmm/virtio/devices.h"
 #include "vmm/virtio/mmio.h"
 #include "vmm/vm.h"
 

@@ -1,7 +1,7 @@
 /* epoll loop with a small registration table; an eventfd wakes the loop for stop().
  * A removed source is freed only before the next epoll_wait, never during a batch: a batch
  * can still hold its events, and a registration made by an earlier callback could otherwise
- * get the same memory and receive them (a stale EPOLLERR reset a fresh vsock connection). */
+ * get the same memory and receive them (a stale EPOLLERR would reset a fresh vsock connection). */
 #include "vmm/event.h"
 
 #include "base/err.h"

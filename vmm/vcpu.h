@@ -16,7 +16,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	/* vm_sample_vcpus: the thread records its registers when sample_seen < vm->sample_gen */
+	/* vm_sample_vcpus: the thread records its registers when sample_seen != vm->sample_gen */
 	uint64_t sample_seen; /* guarded by vm->stop_lock, like the rest below */
 	bool sampled;
 	uint64_t rip, rsp, rflags;

@@ -153,23 +153,34 @@ static bool wait_recv(struct rig *r, struct virtio_vsock_hdr *h, char *data, siz
 	return false;
 }
 
-static int listen_at(const char *path)
+/* A host program listening on host port `port`: "<uds>_<port>". */
+static int listen_at(const struct rig *r, uint32_t port)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", r->uds, port);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
 		return -1;
 	return fd;
 }
 
+/* The guest connects from guest_port to a host listener on host_port: true once the device
+ * answered RESPONSE. */
+static bool guest_connects(struct rig *r, uint32_t guest_port, uint32_t host_port)
+{
+	struct virtio_vsock_hdr h;
+	char buf[64];
+	guest_send(r, guest_port, host_port, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
+	return wait_recv(r, &h, buf, sizeof(buf)) && h.op == VIRTIO_VSOCK_OP_RESPONSE &&
+	       h.src_port == host_port && h.dst_port == guest_port;
+}
+
 TEST(guest_connects_to_a_host_listener_and_data_flows_both_ways)
 {
 	struct rig r;
 	rig_init(&r);
-	char path[100], buf[256];
-	snprintf(path, sizeof(path), "%s_5000", r.uds);
-	int lfd = listen_at(path);
+	char buf[256];
+	int lfd = listen_at(&r, 5000);
 	ASSERT_GE(lfd, 0);
 	struct virtio_vsock_hdr h;
 
@@ -338,14 +349,9 @@ TEST(host_data_meeting_a_too_small_rx_buffer_needs_reset_without_touching_the_cl
 {
 	struct rig r;
 	rig_init(&r);
-	char path[100], buf[64];
-	snprintf(path, sizeof(path), "%s_5001", r.uds);
-	int lfd = listen_at(path);
+	int lfd = listen_at(&r, 5001);
 	ASSERT_GE(lfd, 0);
-	struct virtio_vsock_hdr h;
-	guest_send(&r, 1112, 5001, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
-	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
-	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	ASSERT_TRUE(guest_connects(&r, 1112, 5001));
 	int fd = accept(lfd, NULL, NULL);
 	ASSERT_GE(fd, 0);
 	for (uint16_t i = 0; i < QN; i++)
@@ -368,27 +374,20 @@ TEST(resets_that_are_not_an_orderly_close_are_logged_with_their_reason)
 	log_init("vmm", NULL, LOG_LEVEL_WARN, logp[1]);
 	struct rig r;
 	rig_init(&r);
-	char path[100], buf[64], logged[2048];
-	snprintf(path, sizeof(path), "%s_5002", r.uds);
-	int lfd = listen_at(path);
+	char buf[64], logged[2048];
+	int lfd = listen_at(&r, 5002);
 	ASSERT_GE(lfd, 0);
 	struct virtio_vsock_hdr h;
-	guest_send(&r, 1113, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
-	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
-	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	ASSERT_TRUE(guest_connects(&r, 1113, 5002));
 	/* the guest asks again for the connection it has: reset, and said why */
 	guest_send(&r, 1113, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
 	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
 	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RST);
 	/* a second connection the guest resets without shutting it down first */
-	guest_send(&r, 1114, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
-	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
-	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	ASSERT_TRUE(guest_connects(&r, 1114, 5002));
 	guest_send(&r, 1114, 5002, VIRTIO_VSOCK_OP_RST, NULL, 0);
 	/* a third one closed in order: SHUTDOWN, then our RST */
-	guest_send(&r, 1115, 5002, VIRTIO_VSOCK_OP_REQUEST, NULL, 0);
-	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
-	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RESPONSE);
+	ASSERT_TRUE(guest_connects(&r, 1115, 5002));
 	guest_send(&r, 1115, 5002, VIRTIO_VSOCK_OP_SHUTDOWN, NULL, 0);
 	ASSERT_TRUE(wait_recv(&r, &h, buf, sizeof(buf)));
 	ASSERT_EQ(h.op, VIRTIO_VSOCK_OP_RST);
