@@ -39,6 +39,20 @@ expect_match "the panic is on the console" 'Kernel panic' "$out"
 out=$(boot vmlinux 1 128 "init=/nonexistent rdinit=/nonexistent"); rc=$?
 expect_eq "no init: the kernel panics and the VMM exits 3" 3 "$rc"
 
+# reboot=t resets by triple fault on purpose: an empty IDT, then int3 (#BP, #GP, #DF, shutdown).
+[ "${VMHOST_INSIDE:-0}" = 1 ] && tests/vmhost/guest-faults take >/dev/null
+out=$(boot vmlinux 1 128 "reboot=t"); rc=$?
+expect_eq "a guest triple fault exits 4" 4 "$rc"
+expect_match "and the VMM names the vCPU" 'triple fault on vCPU 0' "$out"
+if [ "${VMHOST_INSIDE:-0}" = 1 ]; then
+	# the trace tests/run consults before it runs a file again (tests/vmhost/guest-faults)
+	faults=$(tests/vmhost/guest-faults take)
+	expect_match "the emulated host's KVM trace names the triple fault, in the kernel's reboot" \
+		'guest triple fault: vcpu 0 reason shutdown rip 0x[0-9a-f]+ .*\(in [a-z_]*(restart|reboot)' "$faults"
+	expect_match "as a guest's own: the int3 in delivery, not the emulation's signature" \
+		'intr_info 0x80000403 error_code 0x00000000 \(in [a-z_]+\)$' "$faults"
+fi
+
 console=$(mktemp)
 timeout 120 "$vmm" --kernel build/guest/vmlinux --initrd "$initrd" --cmdline quiet \
 	--console "file:$console" >/dev/null 2>&1
