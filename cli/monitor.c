@@ -205,6 +205,12 @@ int monitor_run(const struct monitor_args *m, struct sbx_err *err)
 	tell_ready(&ready_fd, "ok");
 	attach_start(&at);
 	status = attach_wait(&at, err);
+	if (status < 0) { /* the agent's answer was lost: say what became of the VM */
+		char what[400], call[SBX_ERR_MAX];
+		snprintf(call, sizeof(call), "%s", err->msg);
+		sandbox_describe_vm(sb, 2000, what, sizeof(what));
+		sbx_failx(err, err->code, "%s (%s)", call, what);
+	}
 	ph.exited = clock_ns(CLOCK_MONOTONIC);
 	if (timing && status >= 0)
 		query_phases(sb, cl, &ph);

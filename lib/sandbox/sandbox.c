@@ -351,6 +351,24 @@ int sandbox_wait(struct sandbox *sb, int timeout_ms)
 	return 0;
 }
 
+void sandbox_describe_vm(struct sandbox *sb, int grace_ms, char *buf, size_t max)
+{
+	char vmm_log[160], console[160];
+	/* A VM that died takes its vsock connections with it a moment before the VMM is gone. */
+	sandbox_wait(sb, grace_ms);
+	sandbox_vmm_log_tail(sb, vmm_log, sizeof(vmm_log));
+	sandbox_console_tail(sb, console, sizeof(console));
+	if (sb->exited) {
+		snprintf(buf, max, "the VMM exited with status %d: %s", sb->exit_status,
+			 vmm_log[0] ? vmm_log : console);
+		return;
+	}
+	char threads[200];
+	sandbox_vmm_threads(sb, threads, sizeof(threads));
+	snprintf(buf, max, "the VMM still runs: %s; vmm log: %s; console: %s", threads, vmm_log,
+		 console);
+}
+
 void sandbox_kill(struct sandbox *sb)
 {
 	if (!sb->exited && sb->pidfd >= 0)

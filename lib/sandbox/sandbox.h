@@ -69,6 +69,10 @@ void sandbox_free(struct sandbox *sb);
 void sandbox_console_tail(const struct sandbox *sb, char *buf, size_t max);
 /* The last line of the VMM's own log (its errors, a triple fault's registers). */
 void sandbox_vmm_log_tail(const struct sandbox *sb, char *buf, size_t max);
+/* After a call to the guest was lost: waits up to grace_ms for the VMM to exit, then says in
+ * one line what became of the VM ("the VMM exited with status 4: <its last line>", or "the VMM
+ * still runs: <threads>; vmm log: ...; console: ..."). */
+void sandbox_describe_vm(struct sandbox *sb, int grace_ms, char *buf, size_t max);
 /* threads.c: one line naming each VMM thread with its state and kernel wait channel
  * ("vcpu0:S/kvm_vcpu_block ..."); empty once the VMM has exited. */
 void sandbox_vmm_threads(const struct sandbox *sb, char *buf, size_t max);

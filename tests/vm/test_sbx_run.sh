@@ -77,6 +77,21 @@ kill -INT "$pid"
 wait "$pid"
 expect_eq "SIGINT to sbx reaches the container (its trap exits 43)" "43 up" "$? $line"
 
+# the VM dies under a running container: sbx fails with a line that says what became of the VM
+"$sbx" run --rm busybox sh -c 'echo up; while :; do sleep 1; done' >"$SBX_ROOT/lost" 2>&1 &
+pid=$!
+if wait_for 120 grep -q '^up' "$SBX_ROOT/lost"; then
+	pkill -9 -f "sbx-vmm.*$SBX_ROOT"
+	wait "$pid"
+	rc=$?
+	expect_match "a VM killed under the container: sbx fails ($rc) naming the VMM's end" \
+		'^[1-9][0-9]* sbx: WaitProcess: .* \(the VMM exited with status 137: ' \
+		"$rc $(grep -v '^up' "$SBX_ROOT/lost")"
+else
+	not_ok "a VM killed under the container: the container never said up"
+	kill -9 "$pid"
+fi
+
 # five at once
 for i in 1 2 3 4 5; do
 	timeout 300 "$sbx" run --rm busybox sh -c "echo run-$i" >"$SBX_ROOT/par$i" 2>&1 &
